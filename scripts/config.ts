@@ -1,0 +1,71 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Configuration of the operator CLI (scripts/cli.ts): read from the environment once, here and
+ * nowhere else. Every value has a documented default that matches `npm run stack -- up`.
+ */
+export interface PgEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** Non-enumerable on the returned object so it never lands in a log line or JSON dump. */
+  password?: string;
+}
+
+export interface ScriptsConfig {
+  /** Root of everything the project downloads or runs (ignored by git). @default <repo>/.state */
+  stateDir: string;
+  pg: PgEndpoint;
+  /** @default crm_db */
+  crmDb: string;
+  /** @default telemetry_db */
+  telemetryDb: string;
+  /** @default ["127.0.0.1:19092"] */
+  kafkaBrokers: string[];
+  /** Kafka Connect REST. @default http://127.0.0.1:18083 */
+  connectUrl: string;
+  /** Schema registry, Confluent-compatible API. @default http://127.0.0.1:18081/apis/ccompat/v7 */
+  registryUrl: string;
+  /** Topics are `<topicPrefix>.<crm|telemetry>.<table>`. @default bionicpro */
+  topicPrefix: string;
+}
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+function intFrom(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0 || parsed > 65535) {
+    throw new Error(`${name} must be a port number (1-65535), got "${value}"`);
+  }
+  return parsed;
+}
+
+export function pgEndpoint(host: string, port: number, user: string, password?: string): PgEndpoint {
+  const endpoint: PgEndpoint = { host, port, user };
+  if (password !== undefined) Object.defineProperty(endpoint, "password", { value: password, enumerable: false });
+  return endpoint;
+}
+
+export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): ScriptsConfig {
+  const stateDir = path.resolve(env.BIONICPRO_STATE_DIR ?? path.join(repoRoot, ".state"));
+  const kafkaPort = intFrom("BIONICPRO_KAFKA_PORT", env.BIONICPRO_KAFKA_PORT, 19092);
+  const connectPort = intFrom("BIONICPRO_CONNECT_PORT", env.BIONICPRO_CONNECT_PORT, 18083);
+  const registryPort = intFrom("BIONICPRO_REGISTRY_PORT", env.BIONICPRO_REGISTRY_PORT, 18081);
+  return {
+    stateDir,
+    pg: pgEndpoint(
+      env.PGHOST ?? "127.0.0.1",
+      intFrom("PGPORT", env.PGPORT, 55432),
+      env.PGUSER ?? "postgres",
+      env.PGPASSWORD,
+    ),
+    crmDb: env.CRM_DB ?? "crm_db",
+    telemetryDb: env.TELEMETRY_DB ?? "telemetry_db",
+    kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${kafkaPort}`).split(",").map((b) => b.trim()),
+    connectUrl: env.CONNECT_URL ?? `http://127.0.0.1:${connectPort}`,
+    registryUrl: env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${registryPort}/apis/ccompat/v7`,
+    topicPrefix: env.TOPIC_PREFIX ?? "bionicpro",
+  };
+}

@@ -1,0 +1,84 @@
+import path from "node:path";
+import type { PgEndpoint } from "../../config.js";
+import { httpOk, waitUntilHealthy } from "../health.js";
+import type { StackLayout } from "../layout.js";
+import { isAlive, runningPid, startDaemon, stopDaemon } from "../processes.js";
+import { findJdk } from "../tools.js";
+import { assertPortFree, daemonOf } from "./java-daemon.js";
+import { REGISTRY_DB } from "./postgres.js";
+import type { ComponentStatus } from "./status.js";
+
+/**
+ * Apicurio Registry 3 (Quarkus fast-jar) with SQL storage in the project's PostgreSQL: schema ids
+ * written into Kafka records must resolve after any restart. Confluent-compatible API at
+ * /apis/ccompat/v7 (consumers), Apicurio v2 API at /apis/registry/v2 (the Connect Avro converter).
+ */
+const COMPONENT = "registry";
+
+interface RegistryPorts {
+  registry: number;
+  registryManagement: number;
+}
+
+export const registryUrls = (ports: RegistryPorts) => ({
+  ccompat: `http://127.0.0.1:${ports.registry}/apis/ccompat/v7`,
+  apicurioV2: `http://127.0.0.1:${ports.registry}/apis/registry/v2`,
+  health: `http://127.0.0.1:${ports.registryManagement}/health/ready`,
+});
+
+async function registryAnswers(ports: RegistryPorts): Promise<boolean> {
+  const urls = registryUrls(ports);
+  return (await httpOk(urls.health)) && (await httpOk(`${urls.ccompat}/subjects`));
+}
+
+export async function startRegistry(
+  layout: StackLayout,
+  ports: RegistryPorts,
+  pg: PgEndpoint,
+  options: { timeoutS: number; java21Home: string | undefined },
+): Promise<void> {
+  const daemon = daemonOf(layout, COMPONENT);
+  if (runningPid(daemon) !== undefined && (await registryAnswers(ports).catch(() => false))) return;
+  await assertPortFree(daemon, ports.registry);
+  const jdk = findJdk(21, options.java21Home);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (pg.password !== undefined) env.APICURIO_DATASOURCE_PASSWORD = pg.password;
+  const pid = startDaemon(
+    daemon,
+    jdk.java,
+    [
+      "-Xms128m",
+      "-Xmx512m",
+      `-Dquarkus.http.host=127.0.0.1`,
+      `-Dquarkus.http.port=${ports.registry}`,
+      `-Dquarkus.management.host=127.0.0.1`,
+      `-Dquarkus.management.port=${ports.registryManagement}`,
+      "-Dapicurio.storage.kind=sql",
+      "-Dapicurio.storage.sql.kind=postgresql",
+      `-Dapicurio.datasource.url=jdbc:postgresql://${pg.host}:${pg.port}/${REGISTRY_DB}`,
+      `-Dapicurio.datasource.username=${pg.user}`,
+      "-jar",
+      path.join(layout.installDir, "apicurio", "quarkus-run.jar"),
+    ],
+    { env },
+  );
+  await waitUntilHealthy(COMPONENT, () => registryAnswers(ports), {
+    timeoutS: options.timeoutS,
+    logFile: daemon.logFile,
+    alive: () => isAlive(pid),
+  });
+}
+
+export const stopRegistry = (layout: StackLayout): Promise<boolean> => stopDaemon(daemonOf(layout, COMPONENT));
+
+export async function registryStatus(layout: StackLayout, ports: RegistryPorts, version: string): Promise<ComponentStatus> {
+  const daemon = daemonOf(layout, COMPONENT);
+  return {
+    component: COMPONENT,
+    version,
+    endpoint: registryUrls(ports).ccompat.replace("http://", ""),
+    healthy: await registryAnswers(ports).catch(() => false),
+    pid: runningPid(daemon),
+    logFile: daemon.logFile,
+  };
+}

@@ -1,0 +1,80 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, existsSync, closeSync } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Detached background processes with pid files; they outlive the CLI that started them. */
+export interface Daemon {
+  name: string;
+  pidFile: string;
+  logFile: string;
+}
+
+export function readPid(daemon: Daemon): number | undefined {
+  if (!existsSync(daemon.pidFile)) return undefined;
+  const pid = Number(readFileSync(daemon.pidFile, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function runningPid(daemon: Daemon): number | undefined {
+  const pid = readPid(daemon);
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+export function startDaemon(
+  daemon: Daemon,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): number {
+  mkdirSync(path.dirname(daemon.pidFile), { recursive: true });
+  mkdirSync(path.dirname(daemon.logFile), { recursive: true });
+  const out = openSync(daemon.logFile, "a");
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  closeSync(out);
+  if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
+  child.unref();
+  writeFileSync(daemon.pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+/** SIGTERM, wait up to `graceMs`, then SIGKILL. Removes the pid file. */
+export async function stopDaemon(daemon: Daemon, graceMs = 30_000): Promise<boolean> {
+  const pid = runningPid(daemon);
+  if (pid === undefined) {
+    rmSync(daemon.pidFile, { force: true });
+    return false;
+  }
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(200);
+  if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  while (isAlive(pid)) await sleep(100);
+  rmSync(daemon.pidFile, { force: true });
+  return true;
+}
+
+/** Resident memory of a process in MiB, from /proc (Linux). */
+export function residentMiB(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,131 @@
+import { rmSync } from "node:fs";
+import { connectorName, renderConnectorConfig } from "../../connectors/render.js";
+import { putConnector, waitForConnectorRunning } from "../../connectors/apply.js";
+import type { SourceName } from "../../connectors/sources.js";
+import { connectStatus, connectUrl, startConnect, stopConnect } from "./components/connect.js";
+import { kafkaStatus, startKafka, stopKafka } from "./components/kafka.js";
+import {
+  applyDdl,
+  DDL_FILES,
+  ensureDatabase,
+  postgresStatus,
+  REGISTRY_DB,
+  startPostgres,
+  stopPostgres,
+} from "./components/postgres.js";
+import { registryStatus, registryUrls, startRegistry, stopRegistry } from "./components/registry.js";
+import type { ComponentStatus } from "./components/status.js";
+import type { StackConfig } from "./config.js";
+import { installStack } from "./install.js";
+import { stackLayout } from "./layout.js";
+import { stackVersions } from "./versions.js";
+
+type Log = (line: string) => void;
+
+async function timed<T>(log: Log, what: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await work();
+  log(`${what} ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return result;
+}
+
+/** Creates or updates the Debezium connector of one source database and waits until it runs. */
+export async function applySourceConnector(
+  config: StackConfig,
+  source: SourceName,
+  options: { dbName: string; topicPrefix: string; slotName: string; heartbeatIntervalMs?: number },
+): Promise<string> {
+  const name = connectorName(options.topicPrefix, source);
+  const connectorConfig = renderConnectorConfig({
+    source,
+    dbHost: config.pg.host,
+    dbPort: config.pg.port,
+    dbUser: config.pg.user,
+    dbName: options.dbName,
+    topicPrefix: options.topicPrefix,
+    slotName: options.slotName,
+    registryUrl: registryUrls(config.ports).apicurioV2,
+    topicPartitions: config.topicPartitions,
+    factRetentionMs: config.factRetentionMs,
+    ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+  });
+  const url = connectUrl(config.ports);
+  await putConnector(url, name, connectorConfig);
+  await waitForConnectorRunning(url, name);
+  return name;
+}
+
+/** Slot names allow [a-z0-9_] only. */
+export const slotNameFor = (topicPrefix: string, source: SourceName): string =>
+  `${topicPrefix}_${source}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+
+export interface StackUpOptions {
+  /** Create the source databases and their connectors (the product's own pipeline). @default true */
+  sourceConnectors?: boolean;
+  log: Log;
+}
+
+/** Idempotent: installs what is missing, starts what is down, leaves running parts alone. */
+export async function stackUp(config: StackConfig, options: StackUpOptions): Promise<void> {
+  const { log } = options;
+  const layout = stackLayout(config.stateDir);
+  const timeoutS = config.healthTimeoutS;
+  const started = Date.now();
+  await timed(log, "install", () => installStack(layout, log));
+  await timed(log, `postgres on ${config.pg.host}:${config.pg.port}`, async () => {
+    await startPostgres(layout, config.pg, { timeoutS, log });
+    await ensureDatabase(config.pg, REGISTRY_DB);
+  });
+  await timed(log, `kafka on 127.0.0.1:${config.ports.kafka}`, () => startKafka(layout, config.ports, { timeoutS, log }));
+  await timed(log, `registry on 127.0.0.1:${config.ports.registry}`, () =>
+    startRegistry(layout, config.ports, config.pg, { timeoutS, java21Home: config.java21Home }),
+  );
+  await timed(log, `connect on 127.0.0.1:${config.ports.connect}`, () =>
+    startConnect(layout, config.ports, config.pg, { timeoutS }),
+  );
+  if (options.sourceConnectors ?? true) {
+    await timed(log, "source databases and connectors", async () => {
+      for (const [source, dbName] of [
+        ["crm", config.crmDb],
+        ["telemetry", config.telemetryDb],
+      ] as const) {
+        await ensureDatabase(config.pg, dbName);
+        await applyDdl(config.pg, dbName, DDL_FILES[source]);
+        const name = await applySourceConnector(config, source, {
+          dbName,
+          topicPrefix: config.topicPrefix,
+          slotName: slotNameFor(config.topicPrefix, source),
+        });
+        log(`connector ${name}: ${dbName} -> ${config.topicPrefix}.${source}.* (RUNNING)`);
+      }
+    });
+  }
+  log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+export async function stackDown(config: StackConfig, options: { purge?: boolean; log: Log }): Promise<void> {
+  const layout = stackLayout(config.stateDir);
+  for (const [name, stop] of [
+    ["connect", () => stopConnect(layout)],
+    ["registry", () => stopRegistry(layout)],
+    ["kafka", () => stopKafka(layout)],
+    ["postgres", () => stopPostgres(layout)],
+  ] as const) {
+    options.log(`${name}: ${(await stop()) ? "stopped" : "was not running"}`);
+  }
+  if (options.purge) {
+    rmSync(layout.dataDir, { recursive: true, force: true });
+    options.log(`removed data in ${layout.dataDir} (downloads kept in ${layout.installDir})`);
+  }
+}
+
+export async function stackStatus(config: StackConfig): Promise<ComponentStatus[]> {
+  const layout = stackLayout(config.stateDir);
+  const versions = stackVersions();
+  return [
+    await postgresStatus(layout, config.pg),
+    await kafkaStatus(layout, config.ports, versions.kafka),
+    await registryStatus(layout, config.ports, `apicurio ${versions.apicurio}`),
+    await connectStatus(layout, config.ports),
+  ];
+}
