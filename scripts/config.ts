@@ -29,6 +29,18 @@ export interface ScriptsConfig {
   registryUrl: string;
   /** Topics are `<topicPrefix>.<crm|telemetry>.<table>`. @default bionicpro */
   topicPrefix: string;
+  /**
+   * The same services as Kafka Connect reaches them (differs from ours inside docker compose,
+   * where Connect talks to `postgres:5432` and `registry:8080`).
+   */
+  connectView: {
+    /** @default the pg host */
+    pgHost: string;
+    /** @default the pg port */
+    pgPort: number;
+    /** Apicurio v2 API for the Avro converter. @default the registry host with /apis/registry/v2 */
+    registryUrl: string;
+  };
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,19 +65,26 @@ export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): Scripts
   const kafkaPort = intFrom("BIONICPRO_KAFKA_PORT", env.BIONICPRO_KAFKA_PORT, 19092);
   const connectPort = intFrom("BIONICPRO_CONNECT_PORT", env.BIONICPRO_CONNECT_PORT, 18083);
   const registryPort = intFrom("BIONICPRO_REGISTRY_PORT", env.BIONICPRO_REGISTRY_PORT, 18081);
+  const pg = pgEndpoint(
+    env.PGHOST ?? "127.0.0.1",
+    intFrom("PGPORT", env.PGPORT, 55432),
+    env.PGUSER ?? "postgres",
+    env.PGPASSWORD,
+  );
+  const registryUrl = env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${registryPort}/apis/ccompat/v7`;
   return {
     stateDir,
-    pg: pgEndpoint(
-      env.PGHOST ?? "127.0.0.1",
-      intFrom("PGPORT", env.PGPORT, 55432),
-      env.PGUSER ?? "postgres",
-      env.PGPASSWORD,
-    ),
+    pg,
     crmDb: env.CRM_DB ?? "crm_db",
     telemetryDb: env.TELEMETRY_DB ?? "telemetry_db",
     kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${kafkaPort}`).split(",").map((b) => b.trim()),
     connectUrl: env.CONNECT_URL ?? `http://127.0.0.1:${connectPort}`,
-    registryUrl: env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${registryPort}/apis/ccompat/v7`,
+    registryUrl,
     topicPrefix: env.TOPIC_PREFIX ?? "bionicpro",
+    connectView: {
+      pgHost: env.CONNECT_PG_HOST ?? pg.host,
+      pgPort: intFrom("CONNECT_PG_PORT", env.CONNECT_PG_PORT, pg.port),
+      registryUrl: env.CONNECT_REGISTRY_URL ?? registryUrl.replace(/\/apis\/ccompat\/v7\/?$/, "/apis/registry/v2"),
+    },
   };
 }

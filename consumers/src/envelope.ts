@@ -4,7 +4,7 @@
  * value shapes:
  * - integer/smallint -> number; bigint and every Avro long -> bigint
  * - numeric(p,s) -> decimal string with exactly s fraction digits ("2999.00")
- * - timestamptz -> ISO-8601 UTC string ("2024-01-15T10:30:00.123456Z"; fraction digits vary, may be absent)
+ * - timestamptz -> ISO-8601 UTC string, always 6 fraction digits ("2024-01-15T10:30:01.000000Z")
  * - date -> number of days since 1970-01-01
  * - double precision -> number; boolean -> boolean; text/varchar -> string; NULL -> null
  */

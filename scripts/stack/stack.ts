@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { connectorName, renderConnectorConfig } from "../../connectors/render.js";
 import { putConnector, waitForConnectorRunning } from "../../connectors/apply.js";
 import type { SourceName } from "../../connectors/sources.js";
-import { connectStatus, connectUrl, startConnect, stopConnect } from "./components/connect.js";
+import { connectStatus, startConnect, stopConnect } from "./components/connect.js";
 import { kafkaStatus, startKafka, stopKafka } from "./components/kafka.js";
 import {
   applyDdl,
@@ -13,7 +13,7 @@ import {
   startPostgres,
   stopPostgres,
 } from "./components/postgres.js";
-import { registryStatus, registryUrls, startRegistry, stopRegistry } from "./components/registry.js";
+import { registryStatus, startRegistry, stopRegistry } from "./components/registry.js";
 import type { ComponentStatus } from "./components/status.js";
 import type { StackConfig } from "./config.js";
 import { installStack } from "./install.js";
@@ -38,18 +38,18 @@ export async function applySourceConnector(
   const name = connectorName(options.topicPrefix, source);
   const connectorConfig = renderConnectorConfig({
     source,
-    dbHost: config.pg.host,
-    dbPort: config.pg.port,
+    dbHost: config.connectView.pgHost,
+    dbPort: config.connectView.pgPort,
     dbUser: config.pg.user,
     dbName: options.dbName,
     topicPrefix: options.topicPrefix,
     slotName: options.slotName,
-    registryUrl: registryUrls(config.ports).apicurioV2,
+    registryUrl: config.connectView.registryUrl,
     topicPartitions: config.topicPartitions,
     factRetentionMs: config.factRetentionMs,
     ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
   });
-  const url = connectUrl(config.ports);
+  const url = config.connectUrl;
   await putConnector(url, name, connectorConfig);
   await waitForConnectorRunning(url, name);
   return name;

@@ -115,7 +115,7 @@ export async function startPostgres(
     "-c max_connections=200",
     "-c timezone=UTC",
     "-c log_timezone=UTC",
-    "-c fsync=on",
+    "-c track_commit_timestamp=on",
   ].join(" ");
   try {
     asOwner(path.join(bin, "pg_ctl"), ["-D", data, "-l", log, "-o", settings, "-w", "-t", String(options.timeoutS), "start"]);

@@ -1,0 +1,175 @@
+import { randomBytes } from "node:crypto";
+import { Kafka, logLevel, type Admin } from "kafkajs";
+import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import pg from "pg";
+import { deleteConnector } from "../../connectors/apply.js";
+import { connectorName } from "../../connectors/render.js";
+import { SOURCES, tableTopic, type SourceName } from "../../connectors/sources.js";
+import { exactAvroOptions } from "../../consumers/src/avro/types.js";
+import type { ChangeEnvelope } from "../../consumers/src/envelope.js";
+import { loadStackConfig, type StackConfig } from "../../scripts/stack/config.js";
+import { applySourceConnector, slotNameFor } from "../../scripts/stack/stack.js";
+import { createSourceDatabases, dropSourceDatabases, type SourceDatabases } from "./pg.js";
+
+/** One isolated CDC pipeline per test file: own databases, topic prefix, slots and connectors. */
+export interface CdcRun {
+  config: StackConfig;
+  runId: string;
+  topicPrefix: string;
+  dbs: SourceDatabases;
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  topic(source: SourceName, table: string): string;
+}
+
+export interface DecodedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Record<string, unknown> | null;
+  value: ChangeEnvelope | null;
+}
+
+export function newRunId(): string {
+  return `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+}
+
+export async function openCdcRun(): Promise<CdcRun> {
+  const config = loadStackConfig();
+  const runId = newRunId();
+  const topicPrefix = `t${runId}`;
+  const dbs = await createSourceDatabases(runId);
+  return {
+    config,
+    runId,
+    topicPrefix,
+    dbs,
+    kafka: new Kafka({ clientId: `test-${runId}`, brokers: config.kafkaBrokers, logLevel: logLevel.ERROR }),
+    registry: new SchemaRegistry({ host: config.registryUrl }, { [SchemaType.AVRO]: exactAvroOptions }),
+    topic: (source, table) => tableTopic(topicPrefix, source, table),
+  };
+}
+
+export async function startConnectors(run: CdcRun): Promise<void> {
+  for (const [source, dbName] of [
+    ["crm", run.dbs.crmDb],
+    ["telemetry", run.dbs.telemetryDb],
+  ] as const) {
+    await applySourceConnector(run.config, source, {
+      dbName,
+      topicPrefix: run.topicPrefix,
+      slotName: slotNameFor(run.topicPrefix, source),
+      heartbeatIntervalMs: 1000,
+    });
+  }
+}
+
+/** Deletes connectors, slots, topics and databases of the run. */
+export async function closeCdcRun(run: CdcRun): Promise<void> {
+  for (const source of ["crm", "telemetry"] as const) {
+    await deleteConnector(run.config.connectUrl, connectorName(run.topicPrefix, source));
+  }
+  const client = new pg.Client({ ...run.config.pg, password: run.config.pg.password, database: "postgres" });
+  await client.connect();
+  try {
+    for (const source of ["crm", "telemetry"] as const) {
+      const slot = slotNameFor(run.topicPrefix, source);
+      // The slot is busy until Connect has stopped the task: retry briefly.
+      for (let attempt = 0; attempt < 50; attempt += 1) {
+        const active = await client.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+        if (active.rowCount === 0) break;
+        if (!active.rows[0].active) {
+          await client.query("SELECT pg_drop_replication_slot($1)", [slot]);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  const admin = run.kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.includes(run.topicPrefix));
+    if (topics.length) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+  await dropSourceDatabases(run.dbs);
+}
+
+export async function withAdmin<T>(run: CdcRun, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = run.kafka.admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Number of records in a topic (sum of high watermarks; topics here are never compacted mid-test). */
+export async function topicRecordCount(run: CdcRun, topic: string): Promise<number> {
+  return withAdmin(run, async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Reads topics from the beginning (fresh consumer group) and decodes every record through the
+ * registry, until `done(records)` holds or the timeout passes.
+ */
+export async function collect(
+  run: CdcRun,
+  topics: string[],
+  done: (records: DecodedRecord[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<DecodedRecord[]> {
+  const records: DecodedRecord[] = [];
+  const consumer = run.kafka.consumer({ groupId: `collect-${newRunId()}`, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    let failure: unknown;
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        try {
+          records.push({
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key ? ((await run.registry.decode(message.key)) as Record<string, unknown>) : null,
+            value: message.value ? ((await run.registry.decode(message.value)) as ChangeEnvelope) : null,
+          });
+        } catch (error) {
+          failure = error;
+        }
+      },
+    });
+    await waitFor(
+      `records on ${topics.join(", ")} (have ${records.length})`,
+      async () => {
+        return failure !== undefined || done(records) ? true : undefined;
+      },
+      timeoutMs,
+    );
+    if (failure) throw failure;
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+export const sourceTables = (source: SourceName): readonly string[] => SOURCES[source].tables;

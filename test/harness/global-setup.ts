@@ -1,0 +1,59 @@
+import { spawnSync } from "node:child_process";
+import type { TestProject } from "vitest/node";
+import { repoRoot } from "../../scripts/config.js";
+import { loadStackConfig } from "../../scripts/stack/config.js";
+import { stackUp } from "../../scripts/stack/stack.js";
+
+/**
+ * Finds the services the integration tests talk to, once per run:
+ * 1. environment variables naming running services (KAFKA_BROKERS, CONNECT_URL, SCHEMA_REGISTRY_URL,
+ *    PGHOST/PGPORT) are used as they are;
+ * 2. else, where a Docker engine answers, testcontainers starts docker-compose.yml;
+ * 3. else the native stack (`npm run stack -- up`, idempotent: reuses a running one).
+ * Every test then isolates itself with its own database names, topic prefix and slot names.
+ */
+export type StackMode = "external" | "docker" | "native";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    stackMode: StackMode;
+  }
+}
+
+const EXTERNAL_VARS = ["KAFKA_BROKERS", "CONNECT_URL", "SCHEMA_REGISTRY_URL", "PGHOST"] as const;
+
+function dockerAnswers(): boolean {
+  return spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 }).status === 0;
+}
+
+let teardown: (() => Promise<void>) | undefined;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = (line: string): void => console.log(`[harness] ${line}`);
+  let mode: StackMode;
+  if (EXTERNAL_VARS.every((name) => process.env[name])) {
+    mode = "external";
+    log(`using the services named by ${EXTERNAL_VARS.join(", ")}`);
+  } else if (dockerAnswers()) {
+    mode = "docker";
+    const { DockerComposeEnvironment, Wait } = await import("testcontainers");
+    log("Docker engine found: starting docker-compose.yml with testcontainers");
+    const environment = await new DockerComposeEnvironment(repoRoot, "docker-compose.yml")
+      .withWaitStrategy("connect-1", Wait.forHttp("/connector-plugins", 8083))
+      .up();
+    process.env.CONNECT_PG_HOST = "postgres";
+    process.env.CONNECT_PG_PORT = "5432";
+    process.env.CONNECT_REGISTRY_URL = "http://registry:8080/apis/registry/v2";
+    teardown = async () => {
+      await environment.down();
+    };
+  } else {
+    mode = "native";
+    log("no Docker engine: starting the native stack (npm run stack -- up --no-connectors)");
+    await stackUp(loadStackConfig(), { sourceConnectors: false, log });
+  }
+  project.provide("stackMode", mode);
+  return async () => {
+    await teardown?.();
+  };
+}
