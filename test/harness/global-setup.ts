@@ -41,6 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const environment = await new DockerComposeEnvironment(repoRoot, "docker-compose.yml")
       .withWaitStrategy("connect-1", Wait.forHttp("/connector-plugins", 8083))
       .up();
+    process.env.PGPASSWORD ??= "postgres";
     process.env.CONNECT_PG_HOST = "postgres";
     process.env.CONNECT_PG_PORT = "5432";
     process.env.CONNECT_REGISTRY_URL = "http://registry:8080/apis/registry/v2";

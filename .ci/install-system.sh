@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the host packages the native stack needs, from Debian's archive, only when missing:
+# a Java 17+ runtime (Kafka, Connect), a Java 21+ runtime (Apicurio Registry 3), Maven (resolves the
+# stack from Maven Central), PostgreSQL server binaries (the project runs its own cluster).
+set -euo pipefail
+
+need=()
+have_java() { # $1 = minimum major version
+  local j v
+  for j in /usr/lib/jvm/*/bin/java $(command -v java || true); do
+    [ -x "$j" ] || continue
+    v=$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+    [ -n "$v" ] && [ "$v" -ge "$1" ] && return 0
+  done
+  return 1
+}
+
+have_java 17 || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need+=(maven)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "[install-system] apt-get install ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! have_java 21; then
+  # Debian 12 ships no Java 21; take one from Debian's archive where it exists (trixie and later).
+  if apt-cache show openjdk-21-jdk-headless >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends openjdk-21-jdk-headless >/dev/null
+  elif apt-cache show openjdk-25-jdk-headless >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends openjdk-25-jdk-headless >/dev/null
+  else
+    echo "[install-system] Apicurio Registry 3 needs Java 21+: install a JDK 21+ (e.g. Temurin) under /usr/lib/jvm" >&2
+    echo "[install-system] or set BIONICPRO_JAVA21_HOME to its home directory" >&2
+    exit 1
+  fi
+fi
+echo "[install-system] host packages present"
