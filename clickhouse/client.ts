@@ -1,0 +1,30 @@
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+import { assertDatabaseName } from "./sql.js";
+
+type EmbeddedConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
+
+export interface ClickHouseOptions {
+  /** ClickHouse server over HTTP; wins over `path` when both are given. */
+  url?: string;
+  /** Data directory of the embedded engine (chdb). One process may open a directory at a time. */
+  path?: string;
+  /** Database holding the marts. Every statement names it explicitly (see below). */
+  database: string;
+}
+
+/**
+ * A @clickhouse/client for a server (`url`) or the embedded engine (`path`). The embedded connection
+ * ignores the client's default database, so the client is created without one in both modes and all
+ * SQL of this project qualifies its tables with the database: the same statements run unchanged
+ * against either backend.
+ */
+export function createClickHouseClient(options: ClickHouseOptions): ClickHouseClient {
+  assertDatabaseName(options.database);
+  if (options.url) return createClient({ url: options.url, request_timeout: 300_000 });
+  if (!options.path) throw new Error("ClickHouse options need a url (server) or a path (embedded chdb)");
+  // chdb types its Connection against @clickhouse/client-common, which @clickhouse/client bundles
+  // as its own copy: structurally the same interface, nominally two declarations.
+  const connection = createChdbConnection({ path: options.path }) as unknown as EmbeddedConnection;
+  return createClient({ connection });
+}

@@ -1,0 +1,106 @@
+/**
+ * Order-dependent device metrics, computed at query time from the net rows of the signed change
+ * tables (docs/metrics.md §3): power sessions, outages, active/idle discharge and charge cycles.
+ * Every `source` argument is a table expression: a CTE name or a parenthesised subquery.
+ * Each device's whole history is read (ORDER BY prosthetic_id makes that a range scan) because
+ * the state at a month's start depends on earlier events.
+ */
+
+export type Grain = "day" | "month";
+
+/** Net telemetry events of the selected devices: rows whose signed versions sum to > 0. */
+export function netEvents(db: string, devices: string): string {
+  return `SELECT prosthetic_id, event_id, event_type, severity, event_timestamp
+    FROM ${db}.telemetry_event_changes
+    WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})
+    GROUP BY prosthetic_id, event_id, event_type, severity, event_timestamp
+    HAVING sum(sign) > 0`;
+}
+
+export function netBattery(db: string, devices: string): string {
+  return `SELECT prosthetic_id, metric_id, metric_timestamp, charge_level, current_ma, is_charging
+    FROM ${db}.battery_metric_changes
+    WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})
+    GROUP BY prosthetic_id, metric_id, metric_timestamp, charge_level, current_ma, is_charging
+    HAVING sum(sign) > 0`;
+}
+
+/**
+ * Intervals [start_ts, end_ts) over the events of `source` matching `filter`, ordered by
+ * (event_timestamp, event_id): an interval opens at a start event whose predecessor is not a start,
+ * and closes at the first end event after it. Unclosed and zero-length intervals are left out.
+ */
+function intervals(source: string, filter: string, isStart: string): string {
+  return `SELECT prosthetic_id, ts AS start_ts, assumeNotNull(next_end) AS end_ts
+    FROM
+    (
+      SELECT prosthetic_id, ts, is_start,
+        lagInFrame(is_start, 1, toUInt8(0)) OVER (PARTITION BY prosthetic_id ORDER BY ts, event_id
+          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev_is_start,
+        minIf(toNullable(ts), is_start = 0) OVER (PARTITION BY prosthetic_id ORDER BY ts, event_id
+          ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_end
+      FROM (SELECT prosthetic_id, event_id, event_timestamp AS ts, toUInt8(${isStart}) AS is_start
+            FROM ${source} WHERE ${filter})
+    )
+    WHERE is_start = 1 AND prev_is_start = 0 AND next_end IS NOT NULL AND next_end > ts`;
+}
+
+/** Power sessions: power_on .. next power_off. */
+export const sessions = (source: string) =>
+  intervals(source, "event_type IN ('power_on', 'power_off')", "event_type = 'power_on'");
+
+/** Outages: a critical-severity event .. next power_on. */
+export const outages = (source: string) =>
+  intervals(source, "severity = 'critical' OR event_type = 'power_on'", "event_type != 'power_on'");
+
+/** Microseconds of each interval falling into each UTC day or month of the requested range. */
+export function overlapByBucket(intervalSource: string, grain: Grain): string {
+  const start = grain === "month" ? "toStartOfMonth" : "toDate";
+  const add = grain === "month" ? "addMonths" : "addDays";
+  return `SELECT prosthetic_id, bucket, sum(overlap_us) AS us
+    FROM
+    (
+      SELECT prosthetic_id,
+        arrayJoin(arrayMap(i -> ${add}(${start}(start_ts), i),
+          range(toUInt64(dateDiff('${grain}', ${start}(start_ts), ${start}(end_ts)) + 1)))) AS bucket,
+        least(toUnixTimestamp64Micro(end_ts), toUnixTimestamp64Micro(toDateTime64(${add}(bucket, 1), 6, 'UTC')))
+          - greatest(toUnixTimestamp64Micro(start_ts), toUnixTimestamp64Micro(toDateTime64(bucket, 6, 'UTC'))) AS overlap_us
+      FROM ${intervalSource}
+      WHERE end_ts > toDateTime64({from:Date}, 6, 'UTC') AND start_ts < toDateTime64({to_end:Date}, 6, 'UTC')
+    )
+    WHERE overlap_us > 0 AND bucket >= {from:Date} AND bucket < {to_end:Date}
+    GROUP BY prosthetic_id, bucket`;
+}
+
+/** Discharging samples (not charging, current < 0) split by whether a power session covers them. */
+export function dischargeByMonth(batterySource: string, sessionSource: string): string {
+  return `SELECT m.prosthetic_id AS prosthetic_id, toStartOfMonth(m.metric_timestamp) AS bucket,
+      sumIf(-m.current_ma, s.end_ts > m.metric_timestamp) AS active_ma_sum,
+      countIf(s.end_ts > m.metric_timestamp) AS active_count,
+      sumIf(-m.current_ma, s.end_ts <= m.metric_timestamp) AS idle_ma_sum,
+      countIf(s.end_ts <= m.metric_timestamp) AS idle_count
+    FROM
+    (
+      SELECT prosthetic_id, metric_timestamp, current_ma FROM ${batterySource}
+      WHERE is_charging = 0 AND current_ma < 0
+        AND metric_timestamp >= toDateTime64({from:Date}, 6, 'UTC') AND metric_timestamp < toDateTime64({to_end:Date}, 6, 'UTC')
+    ) AS m
+    ASOF LEFT JOIN ${sessionSource} AS s ON m.prosthetic_id = s.prosthetic_id AND m.metric_timestamp >= s.start_ts
+    GROUP BY prosthetic_id, bucket`;
+}
+
+/** Charge cycles: a sample above 95 % whose previous low-or-high sample was below 50 %. */
+export function chargeCyclesByMonth(batterySource: string): string {
+  return `SELECT prosthetic_id, toStartOfMonth(metric_timestamp) AS bucket, countIf(is_high = 1 AND prev_high = 0) AS charge_cycles
+    FROM
+    (
+      SELECT prosthetic_id, metric_timestamp, is_high,
+        lagInFrame(is_high, 1, toUInt8(1)) OVER (PARTITION BY prosthetic_id ORDER BY metric_timestamp, metric_id
+          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev_high
+      FROM (SELECT prosthetic_id, metric_id, metric_timestamp, toUInt8(charge_level > 95) AS is_high
+            FROM ${batterySource} WHERE charge_level < 50 OR charge_level > 95)
+    )
+    WHERE metric_timestamp >= toDateTime64({from:Date}, 6, 'UTC') AND metric_timestamp < toDateTime64({to_end:Date}, 6, 'UTC')
+    GROUP BY prosthetic_id, bucket
+    HAVING charge_cycles > 0`;
+}

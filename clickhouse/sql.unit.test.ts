@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { addMonths, rangeParams } from "./marts/range.js";
+import { toDecimal2, toTimestamp } from "./marts/values.js";
+import { splitStatements } from "./split-statements.js";
+import { assertDatabaseName, withDatabase } from "./sql.js";
+
+describe("splitStatements", () => {
+  it("splits at top-level semicolons only", () => {
+    const script = `-- header; not a statement
+CREATE TABLE a (s String DEFAULT 'x;y') ENGINE = Memory;
+/* block; comment */
+CREATE VIEW "b;c" AS SELECT 'it''s;' AS t, \`q;\` FROM a;
+-- trailing comment only
+`;
+    expect(splitStatements(script)).toEqual([
+      "-- header; not a statement\nCREATE TABLE a (s String DEFAULT 'x;y') ENGINE = Memory",
+      "/* block; comment */\nCREATE VIEW \"b;c\" AS SELECT 'it''s;' AS t, `q;` FROM a",
+    ]);
+  });
+});
+
+describe("database names", () => {
+  it("substitutes ${db} and rejects anything but identifiers", () => {
+    expect(withDatabase("SELECT * FROM ${db}.t JOIN ${db}.u", "shadow_1")).toBe(
+      "SELECT * FROM shadow_1.t JOIN shadow_1.u",
+    );
+    for (const bad of ["", "1abc", "a-b", "a;DROP", "a.b"])
+      expect(() => assertDatabaseName(bad)).toThrow(/invalid/);
+  });
+});
+
+describe("month ranges and values", () => {
+  it("adds months across years and derives query bounds", () => {
+    expect(addMonths("2024-12", 1)).toBe("2025-01");
+    expect(addMonths("2024-01", -1)).toBe("2023-12");
+    expect(rangeParams({ from: "2023-12", to: "2024-02" })).toEqual({
+      from: "2023-12-01",
+      to: "2024-02-01",
+      to_end: "2024-03-01",
+    });
+    expect(() => rangeParams({ from: "2024-03", to: "2024-02" })).toThrow(/empty/);
+    expect(() => rangeParams({ from: "2024-13", to: "2024-02" })).toThrow(/YYYY-MM/);
+  });
+
+  it("normalises decimals to two fraction digits exactly", () => {
+    expect(["2999", "8997.5", "0", "-12.5", "-0", "12345678901234567890.01"].map(toDecimal2)).toEqual([
+      "2999.00",
+      "8997.50",
+      "0.00",
+      "-12.50",
+      "0.00",
+      "12345678901234567890.01",
+    ]);
+    expect(() => toDecimal2("1.234")).toThrow();
+    expect(toTimestamp("1970-01-01 00:00:00.000")).toBeNull();
+  });
+});

@@ -1,0 +1,611 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { ClickHouseClient } from "@clickhouse/client";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClickHouseClient } from "../clickhouse/client.js";
+import { queryProstheticMonthlyMetrics, queryUserMonthlyMetrics } from "../clickhouse/marts/index.js";
+import { migrate } from "../clickhouse/migrate.js";
+import type { ChangeEnvelope, SourceRow } from "../consumers/src/envelope.js";
+import { buildEnvelope } from "../consumers/src/mapping/debezium-envelope.js";
+import { collectChunk, mapChange } from "../consumers/src/mapping/index.js";
+import { formatReconcileResult, reconcile, type ReconcileResult } from "../consumers/src/reconcile/index.js";
+import { chunkToken, insertMapped } from "../consumers/src/sink/clickhouse-sink.js";
+import {
+  readProgress,
+  readWatermarks,
+  recordApplied,
+  recordIntent,
+  recordWatermarks,
+} from "../consumers/src/sink/pipeline-state.js";
+import { createSourceDatabases, dropSourceDatabases, type SourceDatabases } from "./harness/pg.js";
+
+/**
+ * Source changes made with SQL in PostgreSQL, the same changes as Debezium change events (c/u/d
+ * with full before/after images, tombstones after deletes), mapped and inserted into embedded
+ * ClickHouse in deduplicated chunks, then reconciled against the PostgreSQL oracle.
+ */
+
+type Db = "crm_db" | "telemetry_db";
+type Values = Record<string, string | number | boolean | null>;
+
+interface Recorded {
+  topic: string;
+  offset: number;
+  envelope: ChangeEnvelope | null;
+}
+
+/** Debezium's value shapes (consumers/src/envelope.ts) from PostgreSQL's text output in UTC. */
+const debeziumTypes = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    switch (oid) {
+      case 20: // int8
+        return (text: string) => BigInt(text);
+      case 1082: // date -> days since epoch
+        return (text: string) => Date.parse(`${text}T00:00:00Z`) / 86_400_000;
+      case 1184: // timestamptz -> ISO UTC with 6 fraction digits
+        return (text: string) => {
+          const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))?\+00$/.exec(text);
+          if (!m) throw new Error(`unexpected timestamptz text ${text}`);
+          return `${m[1]}T${m[2]}.${(m[3] ?? "").padEnd(6, "0")}Z`;
+        };
+      default:
+        return pg.types.getTypeParser(oid, format);
+    }
+  },
+} as pg.CustomTypesConfig;
+
+/** Applies changes to the sources and records the change events Debezium would emit for them. */
+class ChangeRecorder {
+  readonly records: Recorded[] = [];
+  private lsn = 1_000_000n;
+  private readonly offsets = new Map<string, number>();
+
+  constructor(private readonly clients: Record<Db, pg.Client>) {}
+
+  private emit(
+    db: Db,
+    table: string,
+    op: "c" | "u" | "d",
+    before: SourceRow | null,
+    after: SourceRow | null,
+  ) {
+    this.lsn += 8n;
+    const envelope = buildEnvelope({
+      db,
+      table,
+      op,
+      before,
+      after,
+      lsn: this.lsn,
+      tsMs: 1_705_000_000_000n + this.lsn,
+    });
+    this.push(`bionicpro.${db === "crm_db" ? "crm" : "telemetry"}.${table}`, envelope);
+    if (op === "d") this.push(`bionicpro.${db === "crm_db" ? "crm" : "telemetry"}.${table}`, null);
+  }
+
+  private push(topic: string, envelope: ChangeEnvelope | null) {
+    const offset = this.offsets.get(topic) ?? 0;
+    this.offsets.set(topic, offset + 1);
+    this.records.push({ topic, offset, envelope });
+  }
+
+  async insert(db: Db, table: string, values: Values) {
+    const columns = Object.keys(values);
+    const result = await this.clients[db].query<SourceRow>(
+      `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING *`,
+      Object.values(values),
+    );
+    this.emit(db, table, "c", null, result.rows[0] ?? null);
+  }
+
+  async update(db: Db, table: string, key: Values, values: Values) {
+    const client = this.clients[db];
+    const [keyColumn, keyValue] = Object.entries(key)[0] as [string, unknown];
+    await client.query("BEGIN");
+    const before = await client.query<SourceRow>(
+      `SELECT * FROM ${table} WHERE ${keyColumn} = $1 FOR UPDATE`,
+      [keyValue],
+    );
+    const sets = Object.keys(values).map((c, i) => `${c} = $${i + 2}`);
+    const after = await client.query<SourceRow>(
+      `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyColumn} = $1 RETURNING *`,
+      [keyValue, ...Object.values(values)],
+    );
+    await client.query("COMMIT");
+    this.emit(db, table, "u", before.rows[0] ?? null, after.rows[0] ?? null);
+  }
+
+  async delete(db: Db, table: string, key: Values) {
+    const [keyColumn, keyValue] = Object.entries(key)[0] as [string, unknown];
+    const result = await this.clients[db].query<SourceRow>(
+      `DELETE FROM ${table} WHERE ${keyColumn} = $1 RETURNING *`,
+      [keyValue],
+    );
+    this.emit(db, table, "d", result.rows[0] ?? null, null);
+  }
+
+  /** Records since `mark`, grouped per topic into chunks of at most `size` consecutive offsets. */
+  chunksSince(mark: number, size: number): Recorded[][] {
+    const byTopic = new Map<string, Recorded[]>();
+    for (const record of this.records.slice(mark)) {
+      const list = byTopic.get(record.topic) ?? [];
+      list.push(record);
+      byTopic.set(record.topic, list);
+    }
+    const chunks: Recorded[][] = [];
+    for (const list of byTopic.values()) {
+      for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
+    }
+    return chunks;
+  }
+}
+
+const group = "marts-test";
+
+function tokenOf(chunk: Recorded[]): string {
+  const first = chunk[0] as Recorded;
+  const last = chunk.at(-1) as Recorded;
+  return chunkToken(group, first.topic, 0, String(first.offset), String(last.offset));
+}
+
+async function applyChunk(
+  client: ClickHouseClient,
+  database: string,
+  chunk: Recorded[],
+  token = tokenOf(chunk),
+) {
+  const mapped = chunk.map((r) =>
+    mapChange(r.topic, r.envelope, { topic: r.topic, partition: 0, offset: r.offset }),
+  );
+  await insertMapped(client, database, collectChunk(mapped).rows, token);
+}
+
+async function seedSources(rec: ChangeRecorder) {
+  // CRM: users, prostheses, subscriptions
+  for (const [id, login, first, last] of [
+    [1, "alex", "Александр", "Иванов"],
+    [2, "maria", "Мария", "Петрова"],
+    [3, "ivan", "Иван", "Сидоров"],
+  ] as const) {
+    await rec.insert("crm_db", "crm_users", {
+      user_id: id,
+      user_uuid: `00000000-0000-4000-8000-00000000000${id}`,
+      login,
+      first_name: first,
+      last_name: last,
+      email: `${login}@bionicpro.ru`,
+      phone: id === 3 ? null : `+7999000000${id}`,
+    });
+  }
+  for (const [id, user, chip, type] of [
+    [1, 1, "CHIP-1", "left_arm"],
+    [2, 2, "CHIP-2", "right_leg"],
+  ] as const) {
+    await rec.insert("crm_db", "crm_prosthetics", {
+      prosthetic_id: id,
+      user_id: user,
+      prosthetic_uuid: `10000000-0000-4000-8000-00000000000${id}`,
+      chip_id: chip,
+      device_type: type,
+      serial_number: `SN-${id}`,
+      model: "BionicPRO X2",
+      purchase_date: "2023-01-15",
+      warranty_end_date: "2025-01-15",
+    });
+  }
+  const subscription = (
+    id: number,
+    user: number,
+    type: string,
+    start: string,
+    end: string | null,
+    cost: string,
+  ) =>
+    rec.insert("crm_db", "crm_subscriptions", {
+      subscription_id: id,
+      user_id: user,
+      subscription_type: type,
+      start_date: start,
+      end_date: end,
+      is_active: end === null,
+      monthly_cost: cost,
+    });
+  await subscription(1, 1, "basic", "2023-12-15", null, "2999.00");
+  await subscription(3, 2, "enterprise", "2024-01-01", "2024-01-31", "9999.00");
+  await subscription(4, 3, "basic", "2024-03-01", null, "2999.00");
+  await subscription(5, 3, "premium", "2024-01-05", null, "5999.00");
+
+  const payment = (id: number, user: number, sub: number, date: string, amount: string, status: string) =>
+    rec.insert("crm_db", "crm_payments", {
+      payment_id: id,
+      user_id: user,
+      subscription_id: sub,
+      payment_date: date,
+      amount,
+      payment_method: "card",
+      status,
+      description: `payment ${id}`,
+    });
+  await payment(1, 1, 1, "2024-01-15T10:30:00Z", "2999.00", "success");
+  await payment(2, 1, 1, "2024-01-16T10:30:00Z", "2999.00", "failed");
+  await payment(3, 1, 1, "2024-01-31T23:59:59.999999Z", "2999.00", "pending");
+  await payment(4, 1, 1, "2024-02-01T00:00:00Z", "2999.00", "success");
+  await payment(5, 2, 3, "2024-01-20T08:00:00Z", "9999.00", "pending");
+  await payment(6, 2, 3, "2024-02-29T12:00:00Z", "9999.00", "success");
+
+  await rec.insert("crm_db", "crm_support_tickets", {
+    ticket_id: 1,
+    user_id: 1,
+    prosthetic_id: 1,
+    title: "Не включается",
+    status: "open",
+  });
+  await rec.insert("crm_db", "crm_support_tickets", {
+    ticket_id: 2,
+    user_id: 2,
+    title: "Батарея",
+    status: "open",
+  });
+
+  // Telemetry: power sessions across midnight and month ends, outages, an open session.
+  const event = (id: number, prosthetic: number, type: string, at: string, severity = "info") =>
+    rec.insert("telemetry_db", "telemetry_events", {
+      event_id: id,
+      prosthetic_id: prosthetic,
+      event_type: type,
+      event_timestamp: at,
+      event_value: type === "power_on" ? "battery_85%" : null,
+      severity,
+    });
+  await event(1, 1, "power_on", "2024-01-31T22:00:00Z");
+  await event(2, 1, "power_on", "2024-01-31T23:00:00Z");
+  await event(3, 1, "power_off", "2024-02-01T02:30:00Z");
+  await event(4, 1, "warning", "2024-02-01T03:00:00Z", "warning");
+  await event(5, 1, "error", "2024-02-02T10:00:00Z", "error");
+  await event(6, 1, "critical_fault", "2024-02-03T10:00:00Z", "critical");
+  await event(7, 1, "power_on", "2024-02-03T10:45:30Z");
+  await event(8, 1, "power_off", "2024-02-03T18:00:00Z");
+  await event(9, 1, "power_on", "2024-02-29T23:00:00Z");
+  await event(10, 1, "power_off", "2024-03-01T01:00:00.5Z");
+  await event(11, 1, "power_on", "2024-03-10T08:00:00Z");
+  await event(12, 1, "power_off", "2024-02-10T00:00:00Z");
+  await event(13, 1, "error", "2024-02-29T22:00:00Z", "error");
+  await event(21, 2, "power_on", "2024-01-10T08:00:00Z");
+  await event(22, 2, "power_off", "2024-01-10T09:15:00Z");
+  await event(23, 2, "power_off", "2024-01-11T00:00:00Z");
+  await event(24, 2, "power_on", "2024-01-20T04:00:00Z");
+  await event(25, 2, "power_off", "2024-02-20T05:00:00Z");
+
+  // Battery: discharge inside and outside sessions, charging up from below 50 % (cycles).
+  const metric = (
+    id: number,
+    prosthetic: number,
+    at: string,
+    level: number,
+    current: number,
+    charging: boolean,
+  ) =>
+    rec.insert("telemetry_db", "battery_metrics", {
+      metric_id: id,
+      prosthetic_id: prosthetic,
+      metric_timestamp: at,
+      charge_level: level,
+      current_ma: current,
+      is_charging: charging,
+    });
+  await metric(1, 1, "2024-01-31T21:00:00Z", 40, -20.1, false);
+  await metric(2, 1, "2024-01-31T22:30:00Z", 35, -120.5, false);
+  await metric(3, 1, "2024-02-01T01:00:00Z", 30, -110.25, false);
+  await metric(4, 1, "2024-02-01T04:00:00Z", 45, 200.3, true);
+  await metric(5, 1, "2024-02-01T06:00:00Z", 96.5, 150.7, true);
+  await metric(6, 1, "2024-02-05T12:00:00Z", 97, 0, false);
+  await metric(7, 1, "2024-02-10T12:00:00Z", 48, -30.3, false);
+  await metric(8, 1, "2024-02-11T12:00:00Z", 99, 180.5, true);
+  await metric(9, 1, "2024-03-01T00:30:00Z", 60, -90.9, false);
+  await metric(10, 1, "2024-03-02T00:30:00Z", 10, -5, false);
+  await metric(11, 2, "2024-01-10T08:30:00Z", 70, -60.6, false);
+  await metric(12, 2, "2024-01-12T08:30:00Z", 20, -10.1, false);
+
+  // Raw movement samples across an hour, a day and a month boundary; one chip unknown to CRM.
+  const sample = (id: number, chip: string, at: string, rt: number, battery: number, error: number) =>
+    rec.insert("telemetry_db", "raw_telemetry", {
+      sample_id: id,
+      chip_id: chip,
+      event_time: at,
+      response_time_ms: rt,
+      battery_level: battery,
+      error_code: error,
+    });
+  await sample(1, "CHIP-1", "2024-01-31T23:59:59.5Z", 40, 80, 0);
+  await sample(2, "CHIP-1", "2024-02-01T00:00:00Z", 50, 79, 0);
+  await sample(3, "CHIP-1", "2024-02-01T00:10:00Z", 61, 79, 2);
+  await sample(4, "CHIP-1", "2024-02-01T00:20:00Z", 45, 78, 0);
+  await sample(5, "CHIP-1", "2024-02-01T01:20:00Z", 47, 77, 0);
+  await sample(6, "CHIP-1", "2024-02-01T01:30:00Z", 99, 77, 0);
+  await sample(7, "CHIP-2", "2024-01-10T08:05:00Z", 30, 90, 0);
+  await sample(8, "CHIP-2", "2024-01-10T08:06:00Z", 33, 90, 1);
+  await sample(9, "CHIP-2", "2024-03-02T12:00:00Z", 35, 60, 0);
+  await sample(10, "CHIP-X", "2024-01-10T08:06:00Z", 33, 90, 0);
+}
+
+async function changeSources(rec: ChangeRecorder) {
+  await rec.update(
+    "crm_db",
+    "crm_users",
+    { user_id: 1 },
+    { email: "alex.ivanov@bionicpro.ru", updated_at: "2024-02-01T00:00:00Z" },
+  );
+  // Prosthesis 2 changes hands: its whole history now reports under user 3.
+  await rec.update("crm_db", "crm_prosthetics", { prosthetic_id: 2 }, { user_id: 3 });
+  // Subscription 1 ends, 2 starts the next day; 4 changes price; 5 was a mistake.
+  await rec.update(
+    "crm_db",
+    "crm_subscriptions",
+    { subscription_id: 1 },
+    { end_date: "2024-02-10", is_active: false },
+  );
+  await rec.insert("crm_db", "crm_subscriptions", {
+    subscription_id: 2,
+    user_id: 1,
+    subscription_type: "premium",
+    start_date: "2024-02-11",
+    end_date: null,
+    is_active: true,
+    monthly_cost: "5999.00",
+  });
+  await rec.update("crm_db", "crm_subscriptions", { subscription_id: 4 }, { monthly_cost: "3499.00" });
+  await rec.delete("crm_db", "crm_subscriptions", { subscription_id: 5 });
+  // Payments change status, move across a month boundary, or disappear.
+  await rec.update("crm_db", "crm_payments", { payment_id: 3 }, { status: "success" });
+  await rec.update("crm_db", "crm_payments", { payment_id: 5 }, { status: "failed" });
+  await rec.update("crm_db", "crm_payments", { payment_id: 6 }, { payment_date: "2024-03-01T00:00:00Z" });
+  await rec.update("crm_db", "crm_payments", { payment_id: 1 }, { description: "January, paid" });
+  await rec.delete("crm_db", "crm_payments", { payment_id: 4 });
+  await rec.update(
+    "crm_db",
+    "crm_support_tickets",
+    { ticket_id: 1 },
+    { status: "resolved", resolved_at: "2030-01-01T00:00:00Z" },
+  );
+  await rec.delete("crm_db", "crm_support_tickets", { ticket_id: 2 });
+  // Telemetry corrections: a spurious power_off removed, an error re-classified as critical,
+  // a session start moved into the next month, a sample re-coded and one removed.
+  await rec.delete("telemetry_db", "telemetry_events", { event_id: 12 });
+  await rec.update(
+    "telemetry_db",
+    "telemetry_events",
+    { event_id: 13 },
+    { event_type: "critical_fault", severity: "critical" },
+  );
+  await rec.update(
+    "telemetry_db",
+    "telemetry_events",
+    { event_id: 24 },
+    { event_timestamp: "2024-02-20T04:00:00Z" },
+  );
+  await rec.update("telemetry_db", "battery_metrics", { metric_id: 9 }, { current_ma: -95.5 });
+  await rec.delete("telemetry_db", "battery_metrics", { metric_id: 10 });
+  await rec.update("telemetry_db", "raw_telemetry", { sample_id: 4 }, { error_code: 5 });
+  await rec.delete("telemetry_db", "raw_telemetry", { sample_id: 6 });
+}
+
+describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
+  const runId = randomBytes(4).toString("hex");
+  const database = `marts_${runId}`;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "bionicpro-marts-"));
+  let sources: SourceDatabases;
+  let clients: Record<Db, pg.Client>;
+  let ch: ClickHouseClient;
+  let rec: ChangeRecorder;
+  let applied: Recorded[][] = [];
+  const range = { from: "2023-12", to: "2024-04" };
+
+  const check = (options: { from?: string; to?: string } = range): Promise<ReconcileResult> =>
+    reconcile({
+      ch: { client: ch, database },
+      pg: sources.pg,
+      crmDb: sources.crmDb,
+      telemetryDb: sources.telemetryDb,
+      ...options,
+    });
+
+  beforeAll(async () => {
+    sources = await createSourceDatabases(`marts_${runId}`);
+    const connect = async (db: string) => {
+      const { host, port, user, password } = sources.pg;
+      const client = new pg.Client({
+        host,
+        port,
+        user,
+        password,
+        database: db,
+        types: debeziumTypes,
+        options: "-c TimeZone=UTC",
+      });
+      await client.connect();
+      return client;
+    };
+    clients = { crm_db: await connect(sources.crmDb), telemetry_db: await connect(sources.telemetryDb) };
+    rec = new ChangeRecorder(clients);
+    ch = createClickHouseClient({ path: dataDir, database });
+    await migrate(ch, database);
+    expect(await migrate(ch, database)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await ch?.close();
+    await clients?.crm_db.end();
+    await clients?.telemetry_db.end();
+    if (sources) await dropSourceDatabases(sources);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("an initial load and a stream of updates and deletes reconcile with zero differences", async () => {
+    await seedSources(rec);
+    await changeSources(rec);
+    // Chunks of consecutive offsets per topic, as the consumer reads them.
+    applied = rec.chunksSince(0, 3);
+    for (const chunk of applied) await applyChunk(ch, database, chunk);
+
+    const result = await check();
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+    expect(result.marts.every((m) => m.oracleRows > 0)).toBe(true);
+  });
+
+  it("matches hand-computed figures (seed example month, sessions across month ends, outages)", async () => {
+    const users = await queryUserMonthlyMetrics(ch, database, range, { userIds: [1, 2] });
+    expect(
+      users.map((r) => [
+        r.user_id,
+        r.report_date,
+        r.total_payments,
+        r.successful_payments,
+        r.failed_payments_count,
+        r.active_subscriptions_count,
+        r.subscription_cost_total,
+      ]),
+    ).toEqual([
+      [1, "2023-12-01", "0.00", "0.00", 0, 1, "2999.00"],
+      [1, "2024-01-01", "8997.00", "5998.00", 1, 1, "2999.00"],
+      [1, "2024-02-01", "0.00", "0.00", 0, 2, "8998.00"],
+      [1, "2024-03-01", "0.00", "0.00", 0, 1, "5999.00"],
+      [1, "2024-04-01", "0.00", "0.00", 0, 1, "5999.00"],
+      [2, "2024-01-01", "9999.00", "0.00", 1, 1, "9999.00"],
+      [2, "2024-03-01", "9999.00", "9999.00", 0, 0, "0.00"],
+    ]);
+    const devices = await queryProstheticMonthlyMetrics(ch, database, range, { prostheticIds: [1] });
+    expect(
+      devices.map((r) => [
+        r.report_date,
+        r.total_active_hours,
+        r.downtime_minutes,
+        r.charge_cycles,
+        r.power_on_count,
+      ]),
+    ).toEqual([
+      ["2024-01-01", 2, 0, 0, 2],
+      ["2024-02-01", 38670 / 3600, 105, 2, 2],
+      ["2024-03-01", 3600.5 / 3600, 0, 0, 1],
+    ]);
+    const moved = await queryProstheticMonthlyMetrics(ch, database, range, { prostheticIds: [2] });
+    expect(moved.map((r) => [r.report_date, r.user_id, r.total_active_hours])).toEqual([
+      ["2024-01-01", 3, 1.25],
+      ["2024-02-01", 3, 1],
+    ]);
+  });
+
+  it("ML views read the current data and expose no personal columns", async () => {
+    const columns = await ch.query({
+      query: `SELECT table, name FROM system.columns WHERE database = {db:String} AND table LIKE 'ml\\_%'`,
+      query_params: { db: database },
+      format: "JSONEachRow",
+    });
+    const found = await columns.json<{ table: string; name: string }>();
+    expect(new Set(found.map((c) => c.table)).size).toBe(8);
+    const personal = [
+      "login",
+      "first_name",
+      "last_name",
+      "email",
+      "phone",
+      "customer_name",
+      "title",
+      "description",
+    ];
+    expect(found.filter((c) => personal.includes(c.name))).toEqual([]);
+    const count = async (view: string) => {
+      const result = await ch.query({
+        query: `SELECT count() AS n FROM ${database}.${view}`,
+        format: "JSONEachRow",
+      });
+      return Number((await result.json<{ n: number | string }>())[0]?.n);
+    };
+    // 6 payments, one deleted; 5 subscriptions, one deleted; 18 events, one deleted.
+    expect([
+      await count("ml_payments"),
+      await count("ml_subscriptions"),
+      await count("ml_telemetry_events"),
+    ]).toEqual([5, 4, 17]);
+  });
+
+  it("reconciles over the default range (first data month to the current month)", async () => {
+    const result = await check({});
+    expect(result.range.from).toBe("2023-12");
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+  });
+
+  it("re-inserting every chunk with its token changes nothing (exactly-once by deduplication)", async () => {
+    for (const chunk of applied) await applyChunk(ch, database, chunk);
+    const result = await check();
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+  });
+
+  it("a duplicate under a different token is reported cell by cell", async () => {
+    const mark = rec.records.length;
+    await rec.insert("crm_db", "crm_payments", {
+      payment_id: 7,
+      user_id: 3,
+      subscription_id: 4,
+      payment_date: "2024-03-05T09:00:00Z",
+      amount: "3499.00",
+      payment_method: "paypal",
+      status: "success",
+    });
+    const [chunk] = rec.chunksSince(mark, 3) as [Recorded[]];
+    await applyChunk(ch, database, chunk);
+    expect((await check()).differenceCount).toBe(0);
+
+    await applyChunk(ch, database, chunk, `${tokenOf(chunk)}:replayed-elsewhere`);
+    const result = await check();
+    expect(result.ok).toBe(false);
+    expect(result.marts.flatMap((m) => m.differences)).toEqual([
+      {
+        mart: "report_user_monthly_metrics",
+        kind: "value_mismatch",
+        key: { user_id: 3, report_date: "2024-03-01" },
+        column: "total_payments",
+        expected: "3499.00",
+        actual: "6998.00",
+      },
+      {
+        mart: "report_user_monthly_metrics",
+        kind: "value_mismatch",
+        key: { user_id: 3, report_date: "2024-03-01" },
+        column: "successful_payments",
+        expected: "3499.00",
+        actual: "6998.00",
+      },
+    ]);
+    expect(formatReconcileResult(result)).toContain('total_payments: oracle "3499.00", mart "6998.00"');
+  });
+  it("keeps consumer progress (applied beats its intent, a later chunk beats both) and watermarks", async () => {
+    const chunk = (first: bigint, last: bigint) => ({
+      group,
+      topic: "bionicpro.crm.crm_payments",
+      partition: 0,
+      firstOffset: first,
+      lastOffset: last,
+    });
+    await recordIntent(ch, database, chunk(0n, 9n));
+    expect(await readProgress(ch, database, group)).toEqual([{ ...chunk(0n, 9n), status: "intent" }]);
+    await recordApplied(ch, database, chunk(0n, 9n));
+    expect(await readProgress(ch, database, group)).toEqual([{ ...chunk(0n, 9n), status: "applied" }]);
+    await recordIntent(ch, database, chunk(10n, 19n));
+    expect(await readProgress(ch, database, group)).toEqual([{ ...chunk(10n, 19n), status: "intent" }]);
+
+    const watermark = (commitTs: string, lsn: bigint) => ({
+      source: "crm" as const,
+      commitTs,
+      commitTsMs: 0n,
+      lsn,
+    });
+    await recordWatermarks(ch, database, [watermark("2024-03-01 10:00:00.250", 900n)]);
+    await recordWatermarks(ch, database, [watermark("2024-03-01 09:00:00.000", 800n)]);
+    expect(await readWatermarks(ch, database)).toEqual([
+      { source: "crm", commitTs: "2024-03-01 10:00:00.250", lsn: "900" },
+    ]);
+  });
+});
