@@ -1,5 +1,9 @@
 #!/usr/bin/env -S npx tsx
 import { Command, CommanderError } from "commander";
+import { loadClickHouseConfig } from "../clickhouse/config.js";
+import { registerMigrateCommand, registerReconcileCommand } from "../consumers/src/reconcile/command.js";
+import { loadScriptsConfig } from "./config.js";
+import { registerGenerateCommands } from "./generate/command.js";
 import { registerStackCommands } from "./stack/command.js";
 
 /** One operator CLI: `npm run cli -- <command>`; npm scripts alias the common ones. */
@@ -8,7 +12,16 @@ const program = new Command("bionicpro")
   .showHelpAfterError()
   .exitOverride();
 
+const config = loadScriptsConfig();
 registerStackCommands(program);
+registerGenerateCommands(program, config);
+registerMigrateCommand(program, () => ({ clickhouse: loadClickHouseConfig() }));
+registerReconcileCommand(program, () => ({
+  clickhouse: loadClickHouseConfig(),
+  pg: config.pg,
+  crmDb: config.crmDb,
+  telemetryDb: config.telemetryDb,
+}));
 
 try {
   await program.parseAsync(process.argv);

@@ -56,7 +56,8 @@ function intFrom(name: string, value: string | undefined, fallback: number): num
 
 export function pgEndpoint(host: string, port: number, user: string, password?: string): PgEndpoint {
   const endpoint: PgEndpoint = { host, port, user };
-  if (password !== undefined) Object.defineProperty(endpoint, "password", { value: password, enumerable: false });
+  if (password !== undefined)
+    Object.defineProperty(endpoint, "password", { value: password, enumerable: false });
   return endpoint;
 }
 
@@ -84,7 +85,8 @@ export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): Scripts
     connectView: {
       pgHost: env.CONNECT_PG_HOST ?? pg.host,
       pgPort: intFrom("CONNECT_PG_PORT", env.CONNECT_PG_PORT, pg.port),
-      registryUrl: env.CONNECT_REGISTRY_URL ?? registryUrl.replace(/\/apis\/ccompat\/v7\/?$/, "/apis/registry/v2"),
+      registryUrl:
+        env.CONNECT_REGISTRY_URL ?? registryUrl.replace(/\/apis\/ccompat\/v7\/?$/, "/apis/registry/v2"),
     },
   };
 }

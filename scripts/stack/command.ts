@@ -11,7 +11,9 @@ const COMPONENTS = ["postgres", "kafka", "registry", "connect"] as const;
 const say = (line: string): void => console.log(`[stack] ${line}`);
 
 export function registerStackCommands(program: Command): void {
-  const stack = program.command("stack").description("the native infrastructure: PostgreSQL, Kafka, Apicurio Registry, Kafka Connect + Debezium");
+  const stack = program
+    .command("stack")
+    .description("the native infrastructure: PostgreSQL, Kafka, Apicurio Registry, Kafka Connect + Debezium");
 
   stack
     .command("up")
@@ -47,15 +49,25 @@ export function registerStackCommands(program: Command): void {
     .option("-n, --lines <n>", "lines per log", "40")
     .action((component: string | undefined, options: { lines: string }) => {
       if (component !== undefined && !(COMPONENTS as readonly string[]).includes(component)) {
-        throw new StackError("STACK_BAD_INPUT", `unknown component "${component}"; choose one of ${COMPONENTS.join(", ")}`);
+        throw new StackError(
+          "STACK_BAD_INPUT",
+          `unknown component "${component}"; choose one of ${COMPONENTS.join(", ")}`,
+        );
       }
       const lines = Number(options.lines);
-      if (!Number.isInteger(lines) || lines <= 0) throw new StackError("STACK_BAD_INPUT", "--lines must be a positive integer");
+      if (!Number.isInteger(lines) || lines <= 0)
+        throw new StackError("STACK_BAD_INPUT", "--lines must be a positive integer");
       const layout = stackLayout(loadStackConfig().stateDir);
       for (const name of component ? [component] : COMPONENTS) {
         const file = logFile(layout, name);
         console.log(`==> ${file} <==`);
-        if (existsSync(file)) console.log(readFileSync(file, "utf8").split("\n").slice(-lines - 1).join("\n"));
+        if (existsSync(file))
+          console.log(
+            readFileSync(file, "utf8")
+              .split("\n")
+              .slice(-lines - 1)
+              .join("\n"),
+          );
       }
     });
 }

@@ -29,7 +29,8 @@ export interface StackConfig extends ScriptsConfig {
 function int(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined || value === "") return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min) throw new Error(`${name} must be an integer >= ${min}, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < min)
+    throw new Error(`${name} must be an integer >= ${min}, got "${value}"`);
   return parsed;
 }
 
@@ -45,7 +46,11 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       kafkaController: int("BIONICPRO_KAFKA_CONTROLLER_PORT", env.BIONICPRO_KAFKA_CONTROLLER_PORT, kafka + 1),
       connect: int("BIONICPRO_CONNECT_PORT", env.BIONICPRO_CONNECT_PORT, 18083),
       registry: int("BIONICPRO_REGISTRY_PORT", env.BIONICPRO_REGISTRY_PORT, 18081),
-      registryManagement: int("BIONICPRO_REGISTRY_MANAGEMENT_PORT", env.BIONICPRO_REGISTRY_MANAGEMENT_PORT, 18091),
+      registryManagement: int(
+        "BIONICPRO_REGISTRY_MANAGEMENT_PORT",
+        env.BIONICPRO_REGISTRY_MANAGEMENT_PORT,
+        18091,
+      ),
     },
     java21Home: env.BIONICPRO_JAVA21_HOME || undefined,
     topicPartitions: int("BIONICPRO_TOPIC_PARTITIONS", env.BIONICPRO_TOPIC_PARTITIONS, 3),

@@ -37,7 +37,11 @@ const STEPS: InstallStep[] = [
     pom: "avro-converter.pom.xml",
     target: (l) => path.join(l.installDir, "connect", "plugins", "apicurio-converter"),
     // Connect's own API and logging come from the worker's class path, not the plugin's.
-    goal: (t) => ["dependency:copy-dependencies", `-DoutputDirectory=${t}`, "-DexcludeGroupIds=org.apache.kafka,org.slf4j"],
+    goal: (t) => [
+      "dependency:copy-dependencies",
+      `-DoutputDirectory=${t}`,
+      "-DexcludeGroupIds=org.apache.kafka,org.slf4j",
+    ],
   },
   {
     name: "debezium",
@@ -54,7 +58,9 @@ const STEPS: InstallStep[] = [
 ];
 
 function pomHash(pom: string): string {
-  return createHash("sha256").update(readFileSync(path.join(mavenDir, pom))).digest("hex");
+  return createHash("sha256")
+    .update(readFileSync(path.join(mavenDir, pom)))
+    .digest("hex");
 }
 
 export async function installStack(layout: StackLayout, log: (line: string) => void): Promise<void> {
@@ -72,15 +78,26 @@ export async function installStack(layout: StackLayout, log: (line: string) => v
     mkdirSync(layout.logDir, { recursive: true });
     const result = spawnSync(
       mvn,
-      ["-B", "-ntp", `-Dmaven.repo.local=${layout.m2}`, "-f", path.join(mavenDir, step.pom), ...step.goal(target)],
+      [
+        "-B",
+        "-ntp",
+        `-Dmaven.repo.local=${layout.m2}`,
+        "-f",
+        path.join(mavenDir, step.pom),
+        ...step.goal(target),
+      ],
       { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
     );
     writeFileSync(logPath, `${result.stdout ?? ""}${result.stderr ?? ""}`);
     if (result.status !== 0) {
-      throw new StackError("STACK_INSTALL_FAILED", "Maven could not resolve it; is Maven Central reachable?", {
-        component: step.name,
-        logFile: logPath,
-      });
+      throw new StackError(
+        "STACK_INSTALL_FAILED",
+        "Maven could not resolve it; is Maven Central reachable?",
+        {
+          component: step.name,
+          logFile: logPath,
+        },
+      );
     }
     writeFileSync(marker, `${hash}\n`);
     log(`installed ${step.name} in ${((Date.now() - started) / 1000).toFixed(1)}s`);

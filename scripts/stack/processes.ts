@@ -34,14 +34,15 @@ export function startDaemon(
   daemon: Daemon,
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; extraEnv?: Record<string, string> } = {},
 ): number {
   mkdirSync(path.dirname(daemon.pidFile), { recursive: true });
   mkdirSync(path.dirname(daemon.logFile), { recursive: true });
   const out = openSync(daemon.logFile, "a");
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    // The child inherits our environment (PATH, JAVA_HOME...) plus the component's own secrets.
+    env: { ...process.env, ...options.extraEnv },
     detached: true,
     stdio: ["ignore", out, out],
   });

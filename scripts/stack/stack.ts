@@ -1,4 +1,6 @@
 import { rmSync } from "node:fs";
+import { Kafka, logLevel } from "kafkajs";
+import { ensureSourceTopics, sourceTopicSpecs } from "../../connectors/topics.js";
 import { connectorName, renderConnectorConfig } from "../../connectors/render.js";
 import { putConnector, waitForConnectorRunning } from "../../connectors/apply.js";
 import type { SourceName } from "../../connectors/sources.js";
@@ -47,8 +49,20 @@ export async function applySourceConnector(
     registryUrl: config.connectView.registryUrl,
     topicPartitions: config.topicPartitions,
     factRetentionMs: config.factRetentionMs,
-    ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
   });
+  const admin = new Kafka({ brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await ensureSourceTopics(
+      admin,
+      sourceTopicSpecs(options.topicPrefix, config.topicPartitions, config.factRetentionMs),
+    );
+  } finally {
+    await admin.disconnect();
+  }
   const url = config.connectUrl;
   await putConnector(url, name, connectorConfig);
   await waitForConnectorRunning(url, name);
@@ -76,7 +90,9 @@ export async function stackUp(config: StackConfig, options: StackUpOptions): Pro
     await startPostgres(layout, config.pg, { timeoutS, log });
     await ensureDatabase(config.pg, REGISTRY_DB);
   });
-  await timed(log, `kafka on 127.0.0.1:${config.ports.kafka}`, () => startKafka(layout, config.ports, { timeoutS, log }));
+  await timed(log, `kafka on 127.0.0.1:${config.ports.kafka}`, () =>
+    startKafka(layout, config.ports, { timeoutS, log }),
+  );
   await timed(log, `registry on 127.0.0.1:${config.ports.registry}`, () =>
     startRegistry(layout, config.ports, config.pg, { timeoutS, java21Home: config.java21Home }),
   );

@@ -23,7 +23,8 @@ function jdkCandidates(preferredHome: string | undefined): string[] {
   if (preferredHome) candidates.push(path.join(preferredHome, "bin", "java"));
   const jvmRoot = "/usr/lib/jvm";
   if (existsSync(jvmRoot)) {
-    for (const entry of readdirSync(jvmRoot).sort()) candidates.push(path.join(jvmRoot, entry, "bin", "java"));
+    for (const entry of readdirSync(jvmRoot).sort())
+      candidates.push(path.join(jvmRoot, entry, "bin", "java"));
   }
   candidates.push("java");
   return candidates;

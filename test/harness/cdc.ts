@@ -76,7 +76,9 @@ export async function closeCdcRun(run: CdcRun): Promise<void> {
       const slot = slotNameFor(run.topicPrefix, source);
       // The slot is busy until Connect has stopped the task: retry briefly.
       for (let attempt = 0; attempt < 50; attempt += 1) {
-        const active = await client.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+        const active = await client.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [
+          slot,
+        ]);
         if (active.rowCount === 0) break;
         if (!active.rows[0].active) {
           await client.query("SELECT pg_drop_replication_slot($1)", [slot]);
@@ -117,7 +119,11 @@ export async function topicRecordCount(run: CdcRun, topic: string): Promise<numb
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);

@@ -56,7 +56,9 @@ async function workerVersion(ports: ConnectPorts): Promise<string | undefined> {
     const root = await fetch(connectUrl(ports), { signal: AbortSignal.timeout(3000) });
     if (!root.ok) return undefined;
     const { version } = (await root.json()) as { version: string };
-    const plugins = await fetch(`${connectUrl(ports)}/connector-plugins`, { signal: AbortSignal.timeout(3000) });
+    const plugins = await fetch(`${connectUrl(ports)}/connector-plugins`, {
+      signal: AbortSignal.timeout(3000),
+    });
     const list = (await plugins.json()) as { class: string; version: string }[];
     const debezium = list.find((p) => p.class === DEBEZIUM_CLASS);
     return debezium ? `${version}/dbz ${debezium.version}` : undefined;
@@ -75,7 +77,7 @@ export async function startConnect(
   if (runningPid(daemon) !== undefined && (await workerVersion(ports)) !== undefined) return;
   await assertPortFree(daemon, ports.connect);
   const jdk = findJdk(17);
-  const env: NodeJS.ProcessEnv = { ...process.env, BIONICPRO_PG_PASSWORD: pg.password ?? "" };
+  const extraEnv = { BIONICPRO_PG_PASSWORD: pg.password ?? "" };
   const pid = startDaemon(
     daemon,
     jdk.java,
@@ -90,7 +92,7 @@ export async function startConnect(
       "org.apache.kafka.connect.cli.ConnectDistributed",
       workerProperties(layout, ports),
     ],
-    { env },
+    { extraEnv },
   );
   await waitUntilHealthy(COMPONENT, async () => (await workerVersion(ports)) !== undefined, {
     timeoutS: options.timeoutS,
@@ -99,7 +101,8 @@ export async function startConnect(
   });
 }
 
-export const stopConnect = (layout: StackLayout): Promise<boolean> => stopDaemon(daemonOf(layout, COMPONENT), 60_000);
+export const stopConnect = (layout: StackLayout): Promise<boolean> =>
+  stopDaemon(daemonOf(layout, COMPONENT), 60_000);
 
 export async function connectStatus(layout: StackLayout, ports: ConnectPorts): Promise<ComponentStatus> {
   const daemon = daemonOf(layout, COMPONENT);

@@ -55,7 +55,12 @@ export function kafkaBrokers(ports: KafkaPorts): string[] {
 }
 
 async function brokerAnswers(brokers: string[]): Promise<boolean> {
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000 }).admin();
+  const admin = new Kafka({
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 2000,
+  }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -81,12 +86,20 @@ export async function startKafka(
   const log4j = `-Dlog4j2.configurationFile=${log4jConfig(layout)}`;
   if (!existsSync(path.join(dataDir(layout), "log", "meta.properties"))) {
     options.log("formatting Kafka KRaft storage");
-    const clusterId = execFileSync(jdk.java, [log4j, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"], {
-      encoding: "utf8",
-    }).trim().split("\n").pop() ?? "";
-    execFileSync(jdk.java, [log4j, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", properties], {
-      stdio: "ignore",
-    });
+    const clusterId =
+      execFileSync(jdk.java, [log4j, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"], {
+        encoding: "utf8",
+      })
+        .trim()
+        .split("\n")
+        .pop() ?? "";
+    execFileSync(
+      jdk.java,
+      [log4j, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", properties],
+      {
+        stdio: "ignore",
+      },
+    );
   }
   const pid = startDaemon(daemon, jdk.java, [
     "-Xms256m",
@@ -106,9 +119,14 @@ export async function startKafka(
   });
 }
 
-export const stopKafka = (layout: StackLayout): Promise<boolean> => stopDaemon(daemonOf(layout, COMPONENT), 60_000);
+export const stopKafka = (layout: StackLayout): Promise<boolean> =>
+  stopDaemon(daemonOf(layout, COMPONENT), 60_000);
 
-export async function kafkaStatus(layout: StackLayout, ports: KafkaPorts, version: string): Promise<ComponentStatus> {
+export async function kafkaStatus(
+  layout: StackLayout,
+  ports: KafkaPorts,
+  version: string,
+): Promise<ComponentStatus> {
   const daemon = daemonOf(layout, COMPONENT);
   return {
     component: COMPONENT,

@@ -103,7 +103,16 @@ export async function startPostgres(
   ownDir(layout.logDir);
   if (!existsSync(path.join(data, "PG_VERSION"))) {
     options.log(`initialising PostgreSQL cluster in ${data}`);
-    asOwner(path.join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", endpoint.user, "--encoding=UTF8", "--locale=C.UTF-8"]);
+    asOwner(path.join(bin, "initdb"), [
+      "-D",
+      data,
+      "-A",
+      "trust",
+      "-U",
+      endpoint.user,
+      "--encoding=UTF8",
+      "--locale=C.UTF-8",
+    ]);
   }
   const settings = [
     `-p ${endpoint.port}`,
@@ -118,9 +127,24 @@ export async function startPostgres(
     "-c track_commit_timestamp=on",
   ].join(" ");
   try {
-    asOwner(path.join(bin, "pg_ctl"), ["-D", data, "-l", log, "-o", settings, "-w", "-t", String(options.timeoutS), "start"]);
+    asOwner(path.join(bin, "pg_ctl"), [
+      "-D",
+      data,
+      "-l",
+      log,
+      "-o",
+      settings,
+      "-w",
+      "-t",
+      String(options.timeoutS),
+      "start",
+    ]);
   } catch (error) {
-    throw new StackError("STACK_START_FAILED", "pg_ctl start failed", { component: COMPONENT, logFile: log, cause: error });
+    throw new StackError("STACK_START_FAILED", "pg_ctl start failed", {
+      component: COMPONENT,
+      logFile: log,
+      cause: error,
+    });
   }
   await waitUntilHealthy(COMPONENT, () => canConnect(endpoint), { timeoutS: options.timeoutS, logFile: log });
 }
@@ -140,7 +164,9 @@ export async function postgresStatus(layout: StackLayout, endpoint: PgEndpoint):
   const client = pgClient(endpoint, "postgres");
   try {
     await client.connect();
-    version = (await client.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version.split(" ")[0];
+    version = (
+      await client.query<{ server_version: string }>("SHOW server_version")
+    ).rows[0]?.server_version.split(" ")[0];
   } catch {
     version = undefined;
   } finally {

@@ -41,8 +41,8 @@ export async function startRegistry(
   if (runningPid(daemon) !== undefined && (await registryAnswers(ports).catch(() => false))) return;
   await assertPortFree(daemon, ports.registry);
   const jdk = findJdk(21, options.java21Home);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (pg.password !== undefined) env.APICURIO_DATASOURCE_PASSWORD = pg.password;
+  const extraEnv: Record<string, string> =
+    pg.password === undefined ? {} : { APICURIO_DATASOURCE_PASSWORD: pg.password };
   const pid = startDaemon(
     daemon,
     jdk.java,
@@ -60,7 +60,7 @@ export async function startRegistry(
       "-jar",
       path.join(layout.installDir, "apicurio", "quarkus-run.jar"),
     ],
-    { env },
+    { extraEnv },
   );
   await waitUntilHealthy(COMPONENT, () => registryAnswers(ports), {
     timeoutS: options.timeoutS,
@@ -69,9 +69,14 @@ export async function startRegistry(
   });
 }
 
-export const stopRegistry = (layout: StackLayout): Promise<boolean> => stopDaemon(daemonOf(layout, COMPONENT));
+export const stopRegistry = (layout: StackLayout): Promise<boolean> =>
+  stopDaemon(daemonOf(layout, COMPONENT));
 
-export async function registryStatus(layout: StackLayout, ports: RegistryPorts, version: string): Promise<ComponentStatus> {
+export async function registryStatus(
+  layout: StackLayout,
+  ports: RegistryPorts,
+  version: string,
+): Promise<ComponentStatus> {
   const daemon = daemonOf(layout, COMPONENT);
   return {
     component: COMPONENT,

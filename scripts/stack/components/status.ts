@@ -24,7 +24,15 @@ export function formatStatus(rows: ComponentStatus[]): string {
     ].join(" ");
   });
   return [
-    ["component".padEnd(10), "version".padEnd(14), "endpoint".padEnd(22), "health".padEnd(8), "pid".padEnd(12), "rss".padEnd(10), "log"].join(" "),
+    [
+      "component".padEnd(10),
+      "version".padEnd(14),
+      "endpoint".padEnd(22),
+      "health".padEnd(8),
+      "pid".padEnd(12),
+      "rss".padEnd(10),
+      "log",
+    ].join(" "),
     ...lines,
   ].join("\n");
 }

@@ -1,0 +1,43 @@
+import type { Producer } from "kafkajs";
+
+/**
+ * A record that can never be applied, with why and where it came from. Published to the dead-letter
+ * topic keyed by `topic:partition:offset` (a redone chunk republishes the same key: readers dedupe
+ * on it), with the original key and value bytes untouched.
+ */
+export interface DeadLetter {
+  code: string;
+  reason: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export const deadLetterKey = (letter: Pick<DeadLetter, "topic" | "partition" | "offset">): string =>
+  `${letter.topic}:${letter.partition}:${letter.offset}`;
+
+export async function publishDeadLetters(
+  producer: Producer,
+  dlqTopic: string,
+  letters: readonly DeadLetter[],
+): Promise<void> {
+  if (letters.length === 0) return;
+  await producer.send({
+    topic: dlqTopic,
+    acks: -1,
+    messages: letters.map((letter) => ({
+      key: deadLetterKey(letter),
+      value: letter.value,
+      headers: {
+        "dlq.code": letter.code,
+        "dlq.reason": letter.reason,
+        "dlq.source.topic": letter.topic,
+        "dlq.source.partition": String(letter.partition),
+        "dlq.source.offset": letter.offset,
+        ...(letter.key ? { "dlq.source.key": letter.key } : {}),
+      },
+    })),
+  });
+}

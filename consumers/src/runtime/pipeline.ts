@@ -1,0 +1,310 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import { SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
+import type { ConsumerConfig } from "../config.js";
+import { ConsumerError, isTransient } from "../errors.js";
+import { collectChunk, mapChange, MappingError, type MappedChange } from "../mapping/index.js";
+import { chunkToken, insertMapped } from "../sink/clickhouse-sink.js";
+import { readProgress, recordApplied, recordIntent, recordWatermarks } from "../sink/pipeline-state.js";
+import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js";
+import { publishDeadLetters, type DeadLetter } from "./dead-letters.js";
+import type { RecordDecoder } from "./decode.js";
+import { partitionKey, PartitionState } from "./partition-state.js";
+import { retryTransient } from "./retry.js";
+
+export interface PipelineStats {
+  chunks: number;
+  records: number;
+  deadLetters: number;
+  lastFlushAt: number | undefined;
+}
+
+export interface PipelineDeps {
+  config: ConsumerConfig;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  decoder: RecordDecoder;
+  log: (line: string) => void;
+}
+
+/** Every source topic the marts are built from, heartbeats included (they move the freshness watermark). */
+export function sourceTopics(prefix: string): string[] {
+  return (["crm", "telemetry"] as const).flatMap((source) =>
+    [...SOURCES[source].tables, HEARTBEAT_TABLE].map((table) => tableTopic(prefix, source, table)),
+  );
+}
+
+/**
+ * The consumer group that turns CDC records into ClickHouse rows, exactly once in effect
+ * (DESIGN §6): per partition, chunks of consecutive offsets; intent recorded, blocks inserted with a
+ * deterministic dedup token, applied recorded, then the Kafka offset committed. ClickHouse's
+ * pipeline_progress, not Kafka, decides where a partition resumes.
+ */
+export class MartsPipeline {
+  readonly stats: PipelineStats = { chunks: 0, records: 0, deadLetters: 0, lastFlushAt: undefined };
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly partitions = new Map<string, PartitionState>();
+  private progress = new Map<string, { nextOffset: bigint; forcedLast: bigint | undefined }>();
+  private reloadNeeded = true;
+  private timer: NodeJS.Timeout | undefined;
+  private failure: Error | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.consumer = deps.kafka.consumer({
+      groupId: deps.config.group,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeout: 45_000,
+      rebalanceTimeout: 60_000,
+    });
+    this.producer = deps.kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.reloadNeeded = true;
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) this.fail(event.payload.error);
+    });
+  }
+
+  /** Fatal error of the pipeline, if it stopped because of one. */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Resolves with the fatal error once the pipeline cannot go on (never resolves while healthy). */
+  readonly failed: Promise<Error> = new Promise((resolve) => {
+    this.onFailure = resolve;
+  });
+  private onFailure: (error: Error) => void = () => undefined;
+
+  async start(): Promise<void> {
+    const { config, log } = this.deps;
+    const topics = sourceTopics(config.topicPrefix);
+    await this.waitForTopics(topics);
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.timer = setInterval(
+      () => void this.flushAged(),
+      Math.max(20, Math.floor(config.chunkMaxWaitMs / 4)),
+    );
+    log(`consuming ${topics.length} topics of ${config.topicPrefix}.* as group ${config.group}`);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.timer) clearInterval(this.timer);
+    await this.consumer.disconnect().catch(() => undefined);
+    await Promise.all([...this.partitions.values()].map((p) => p.idle()));
+    await this.producer.disconnect().catch(() => undefined);
+  }
+
+  private async waitForTopics(topics: string[]): Promise<void> {
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      if (!existing.has(this.deps.config.dlqTopic)) {
+        await admin
+          .createTopics({ topics: [{ topic: this.deps.config.dlqTopic, numPartitions: 1 }] })
+          .catch(() => undefined);
+      }
+      const deadline = Date.now() + this.deps.config.topicWaitMs;
+      let missing = topics.filter((t) => !existing.has(t));
+      while (missing.length > 0) {
+        if (Date.now() > deadline) {
+          throw new ConsumerError(
+            "TOPICS_MISSING",
+            `source topics missing after ${this.deps.config.topicWaitMs} ms: ${missing.join(", ")}. ` +
+              "Are the Debezium connectors running? Check `npm run stack -- status` and `npm run stack -- logs connect`",
+            false,
+          );
+        }
+        this.deps.log(`waiting for ${missing.length} source topic(s), e.g. ${missing[0]}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const now = new Set(await admin.listTopics());
+        missing = missing.filter((t) => !now.has(t));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** After a (re)join, forget buffers and read every partition's position from ClickHouse. */
+  private async reloadProgress(): Promise<void> {
+    await Promise.all([...this.partitions.values()].map((p) => p.idle()));
+    this.partitions.clear();
+    const rows = await retryTransient(
+      "reading pipeline progress",
+      () => readProgress(this.deps.clickhouse, this.deps.config.clickhouse.database, this.deps.config.group),
+      { maxMs: this.deps.config.retryMaxMs, signal: this.abort.signal },
+    );
+    this.progress = new Map(
+      rows.map((row) => [
+        partitionKey(row.topic, row.partition),
+        row.status === "intent"
+          ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset }
+          : { nextOffset: row.lastOffset + 1n, forcedLast: undefined },
+      ]),
+    );
+    this.reloadNeeded = false;
+  }
+
+  private partitionState(topic: string, partition: number): PartitionState {
+    const key = partitionKey(topic, partition);
+    let state = this.partitions.get(key);
+    if (!state) {
+      const recorded = this.progress.get(key);
+      state = new PartitionState(topic, partition, recorded?.nextOffset, recorded?.forcedLast);
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.reloadNeeded) await this.reloadProgress();
+    const state = this.partitionState(batch.topic, batch.partition);
+    const now = Date.now();
+    for (const message of batch.messages) {
+      const offset = BigInt(message.offset);
+      if (!acceptRecord(state.records, state.nextOffset, offset)) continue;
+      state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
+    }
+    // Flushing here, while the fetch loop waits, is the backpressure: a slow ClickHouse pauses reading.
+    try {
+      while (isRunning() && !isStale() && !this.reloadNeeded) {
+        const flushed = await state.exclusive(() => this.flushReady(state));
+        if (!flushed) break;
+        await heartbeat();
+      }
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  private async flushAged(): Promise<void> {
+    if (this.abort.signal.aborted || this.reloadNeeded) return;
+    for (const state of this.partitions.values()) {
+      if (state.records.length === 0) continue;
+      await state.exclusive(() => this.flushReady(state)).catch((error: unknown) => this.fail(error));
+    }
+  }
+
+  /** Applies the next chunk of a partition if one is ready; true when it applied one. */
+  private async flushReady(state: PartitionState): Promise<boolean> {
+    if (this.abort.signal.aborted || this.reloadNeeded) return false;
+    const size = nextChunkSize(state.records, {
+      maxRecords: this.deps.config.chunkMaxRecords,
+      maxWaitMs: this.deps.config.chunkMaxWaitMs,
+      now: Date.now(),
+      forcedLast: state.forcedLast,
+    });
+    if (size === 0) return false;
+    const chunk = state.records.slice(0, size);
+    await this.applyChunk(state, chunk);
+    state.records = state.records.slice(size);
+    const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
+    state.nextOffset = last + 1n;
+    state.forcedLast = undefined;
+    await this.consumer
+      .commitOffsets([{ topic: state.topic, partition: state.partition, offset: (last + 1n).toString() }])
+      .catch((error: unknown) =>
+        this.deps.log(`offset commit skipped (${(error as Error).message}); ClickHouse keeps the position`),
+      );
+    return true;
+  }
+
+  private async applyChunk(state: PartitionState, chunk: BufferedRecord[]): Promise<void> {
+    const { config, clickhouse, decoder } = this.deps;
+    const retry = <T>(what: string, work: () => Promise<T>): Promise<T> =>
+      retryTransient(what, work, {
+        maxMs: config.retryMaxMs,
+        signal: this.abort.signal,
+        onRetry: (attempt, error) => {
+          if (attempt === 1 || attempt % 10 === 0)
+            this.deps.log(`${what}: transient failure #${attempt}, retrying: ${(error as Error).message}`);
+        },
+      });
+    const mapped: MappedChange[] = [];
+    const letters: DeadLetter[] = [];
+    for (const record of chunk) {
+      const position = { topic: state.topic, partition: state.partition, offset: record.offset };
+      try {
+        const envelope = await retry("decoding", () => decoder.decodeValue(record.value));
+        mapped.push(mapChange(state.topic, envelope, position));
+      } catch (error) {
+        const cause = (error as { cause?: unknown }).cause ?? error;
+        const permanent =
+          cause instanceof MappingError || (cause instanceof ConsumerError && !cause.canRetry);
+        if (!permanent) throw error;
+        letters.push({
+          code: (cause as { code: string }).code,
+          reason: (cause as Error).message,
+          topic: state.topic,
+          partition: state.partition,
+          offset: record.offset.toString(),
+          key: record.key,
+          value: record.value,
+        });
+      }
+    }
+    const first = (chunk[0] as BufferedRecord).offset;
+    const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
+    const range = {
+      group: config.group,
+      topic: state.topic,
+      partition: state.partition,
+      firstOffset: first,
+      lastOffset: last,
+    };
+    const collected = collectChunk(mapped);
+    const db = config.clickhouse.database;
+    await retry("recording intent", () => recordIntent(clickhouse, db, range));
+    const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
+    await retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
+    if (collected.watermarks.length)
+      await retry("recording watermarks", () => recordWatermarks(clickhouse, db, collected.watermarks));
+    if (letters.length) {
+      await retry("publishing dead letters", () =>
+        publishDeadLetters(this.producer, config.dlqTopic, letters),
+      );
+      for (const letter of letters) {
+        this.deps.log(
+          `dead letter ${letter.topic}:${letter.partition}:${letter.offset} [${letter.code}] ${letter.reason}`,
+        );
+      }
+    }
+    await retry("recording applied", () => recordApplied(clickhouse, db, range));
+    for (const table of collected.rebuild) {
+      this.deps.log(
+        `TRUNCATE of ${table} at ${state.topic}:${state.partition}:${last}: its marts need a replay (npm run replay)`,
+      );
+    }
+    this.stats.chunks += 1;
+    this.stats.records += chunk.length;
+    this.stats.deadLetters += letters.length;
+    this.stats.lastFlushAt = Date.now();
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.deps.log(
+      `pipeline failed${isTransient(error) ? " (transient errors exhausted)" : ""}: ${this.failure.message}`,
+    );
+    this.abort.abort();
+    this.onFailure(this.failure);
+  }
+}
