@@ -19,7 +19,9 @@ export interface ConsumerConfig {
   clickhouse: ClickHouseOptions;
   /** Flush a partition's chunk at this many records. @default 50000 (CONSUMER_CHUNK_MAX_RECORDS) */
   chunkMaxRecords: number;
-  /** Flush a partition's chunk when its oldest record waited this long. @default 200 (CONSUMER_CHUNK_MAX_WAIT_MS) */
+  /** Flush a partition's chunk once no record arrived for this long. @default 50 (CONSUMER_CHUNK_QUIET_MS) */
+  chunkQuietMs: number;
+  /** Flush a partition's chunk when its oldest record waited this long. @default 500 (CONSUMER_CHUNK_MAX_WAIT_MS) */
   chunkMaxWaitMs: number;
   /** Wait for the source topics this long at start. @default 300000 (CONSUMER_TOPIC_WAIT_MS) */
   topicWaitMs: number;
@@ -47,7 +49,8 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     dlqTopic: env.DLQ_TOPIC || `${topicPrefix}.dlq`,
     clickhouse: loadClickHouseConfig(env),
     chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 50_000),
-    chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 200),
+    chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
+    chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
     topicWaitMs: positiveInt("CONSUMER_TOPIC_WAIT_MS", env.CONSUMER_TOPIC_WAIT_MS, 300_000),
     retryMaxMs: positiveInt("CONSUMER_RETRY_MAX_MS", env.CONSUMER_RETRY_MAX_MS, 600_000),
   };

@@ -2,8 +2,10 @@
  * Which buffered records of one partition form the next chunk. Pure, so the rules are unit-tested:
  * - an open intent from a previous run (`forcedLast`) must be redone as exactly the same range, so
  *   wait until its last offset is buffered and take precisely up to it;
- * - otherwise take `maxRecords` as soon as they are there (throughput under load), or everything
- *   once the oldest record has waited `maxWaitMs` (freshness when idle).
+ * - otherwise take `maxRecords` as soon as they are there (throughput under load); everything once
+ *   the partition has been quiet for `quietMs` (freshness when idle: a lone change is applied within
+ *   about `quietMs`); and everything once the oldest record has waited `maxWaitMs` (bounded latency
+ *   under a steady trickle that is never quiet).
  */
 export interface BufferedRecord {
   offset: bigint;
@@ -14,6 +16,7 @@ export interface BufferedRecord {
 
 export interface ChunkRule {
   maxRecords: number;
+  quietMs: number;
   maxWaitMs: number;
   now: number;
   forcedLast: bigint | undefined;
@@ -29,7 +32,9 @@ export function nextChunkSize(records: readonly BufferedRecord[], rule: ChunkRul
   }
   if (records.length >= rule.maxRecords) return rule.maxRecords;
   const oldest = records[0] as BufferedRecord;
-  return rule.now - oldest.receivedAt >= rule.maxWaitMs ? records.length : 0;
+  const newest = records[records.length - 1] as BufferedRecord;
+  const quiet = rule.now - newest.receivedAt >= rule.quietMs;
+  return quiet || rule.now - oldest.receivedAt >= rule.maxWaitMs ? records.length : 0;
 }
 
 /** Keeps only records at or after `nextOffset` and after what is already buffered (re-fetch after rebalance). */

@@ -5,7 +5,7 @@ const records = (offsets: number[], receivedAt = 0): BufferedRecord[] =>
   offsets.map((o) => ({ offset: BigInt(o), key: null, value: null, receivedAt }));
 
 describe("nextChunkSize", () => {
-  const rule = { maxRecords: 3, maxWaitMs: 200, now: 100, forcedLast: undefined };
+  const rule = { maxRecords: 3, quietMs: 50, maxWaitMs: 200, now: 40, forcedLast: undefined };
 
   it("waits while the chunk is small and young", () => {
     expect(nextChunkSize(records([5, 6]), rule)).toBe(0);
@@ -13,8 +13,13 @@ describe("nextChunkSize", () => {
   it("takes maxRecords as soon as they are buffered", () => {
     expect(nextChunkSize(records([5, 6, 7, 8]), rule)).toBe(3);
   });
-  it("takes everything once the oldest record waited maxWaitMs", () => {
-    expect(nextChunkSize(records([5, 6]), { ...rule, now: 200 })).toBe(2);
+  it("takes everything once the partition was quiet for quietMs", () => {
+    expect(nextChunkSize(records([5, 6]), { ...rule, now: 50 })).toBe(2);
+  });
+  it("takes everything once the oldest record waited maxWaitMs, even while records keep coming", () => {
+    const trickle = [...records([5], 0), ...records([6], 190)];
+    expect(nextChunkSize(trickle, { ...rule, now: 199 })).toBe(0);
+    expect(nextChunkSize(trickle, { ...rule, now: 200 })).toBe(2);
   });
   it("takes nothing from an empty buffer", () => {
     expect(nextChunkSize([], { ...rule, now: 10_000 })).toBe(0);

@@ -207,6 +207,7 @@ export class MartsPipeline {
     if (this.abort.signal.aborted || this.reloadNeeded) return false;
     const size = nextChunkSize(state.records, {
       maxRecords: this.deps.config.chunkMaxRecords,
+      quietMs: this.deps.config.chunkQuietMs,
       maxWaitMs: this.deps.config.chunkMaxWaitMs,
       now: Date.now(),
       forcedLast: state.forcedLast,
