@@ -1,0 +1,33 @@
+import { Kafka, logLevel } from "kafkajs";
+import { loadConsumerConfig } from "./config.js";
+import { sourceTopics } from "./runtime/pipeline.js";
+
+/** Sum of end offsets and of the group's committed offsets over the source topics. */
+export async function groupLag(
+  kafka: Kafka,
+  prefix: string,
+  group: string,
+): Promise<{ end: number; committed: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = sourceTopics(prefix);
+    let end = 0;
+    for (const topic of topics)
+      end += (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+    let committed = 0;
+    for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
+      for (const p of t.partitions) committed += Math.max(0, Number(p.offset));
+    }
+    return { end, committed };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConsumerConfig();
+  const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
+  const lag = await groupLag(kafka, config.topicPrefix, config.group);
+  console.log({ ...lag, lag: lag.end - lag.committed });
+}

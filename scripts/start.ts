@@ -1,0 +1,69 @@
+import pg from "pg";
+import { Kafka, logLevel } from "kafkajs";
+import { loadConsumerConfig } from "../consumers/src/config.js";
+import { startPipeline } from "../consumers/src/runtime/run.js";
+import { groupLag } from "../consumers/src/lag.js";
+import { generate } from "./generate/index.js";
+import { loadStackConfig } from "./stack/config.js";
+import { stackUp } from "./stack/stack.js";
+
+/**
+ * `npm start`: the embedded default in one process. Brings the native stack up (if down), loads
+ * demo data when the source databases are empty, applies ClickHouse migrations and runs the
+ * consumers until Ctrl-C, printing progress.
+ */
+const say = (line: string): void => console.log(`[start] ${line}`);
+
+const stack = loadStackConfig();
+say("bringing the native stack up (npm run stack -- up)");
+await stackUp(stack, { log: (line) => console.log(`[stack] ${line}`) });
+
+const crm = new pg.Client({ ...stack.pg, password: stack.pg.password, database: stack.crmDb });
+await crm.connect();
+const users = Number((await crm.query<{ n: string }>("SELECT count(*) AS n FROM crm_users")).rows[0]?.n);
+await crm.end();
+if (users === 0) {
+  say(`${stack.crmDb} is empty: generating demo data (scale 1, seed 42)`);
+  await generate({
+    pg: stack.pg,
+    crmDb: stack.crmDb,
+    telemetryDb: stack.telemetryDb,
+    scale: 1,
+    seed: 42,
+    progress: true,
+  });
+} else {
+  say(`${stack.crmDb} has ${users} users: keeping the data`);
+}
+
+const config = loadConsumerConfig();
+const running = await startPipeline(config, (line) => console.log(`[consumers] ${line}`));
+const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
+say("running; Ctrl-C stops. Live changes: `npm run simulate -- --rate 100` in another terminal");
+const progress = setInterval(() => {
+  void groupLag(kafka, config.topicPrefix, config.group)
+    .then(({ end, committed }) => {
+      const { records, chunks, deadLetters } = running.pipeline.stats;
+      say(
+        `applied ${records} records in ${chunks} chunks, lag ${end - committed}, dead letters ${deadLetters}`,
+      );
+    })
+    .catch(() => undefined);
+}, 10_000);
+
+let stopping = false;
+const stop = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(progress);
+  say(`${signal}: stopping the consumers (the stack keeps running; npm run stack -- down stops it)`);
+  await running.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+const error = await running.pipeline.failed;
+say(`consumers failed: ${error.message}`);
+clearInterval(progress);
+await running.close().catch(() => undefined);
+process.exit(1);
