@@ -34,6 +34,19 @@ export function sourceTopics(prefix: string): string[] {
   );
 }
 
+/** Group errors kafkajs answers by rejoining the group (kafkajs' isRebalancing, plus an expired member). */
+const REJOIN_ERRORS = new Set([
+  "REBALANCE_IN_PROGRESS",
+  "NOT_COORDINATOR_FOR_GROUP",
+  "ILLEGAL_GENERATION",
+  "UNKNOWN_MEMBER_ID",
+]);
+
+export const needsRejoin = (error: unknown): boolean =>
+  typeof error === "object" &&
+  error !== null &&
+  REJOIN_ERRORS.has(String((error as { type?: unknown }).type));
+
 /**
  * The consumer group that turns CDC records into ClickHouse rows, exactly once in effect
  * (DESIGN §6): per partition, chunks of consecutive offsets; intent recorded, blocks inserted with a
@@ -56,7 +69,12 @@ export class MartsPipeline {
       groupId: deps.config.group,
       maxWaitTimeInMs: 100,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      sessionTimeout: 45_000,
+      // A member that dies without leaving the group (SIGKILL, OOM, power loss) keeps its partitions
+      // until its session expires, and a restarted consumer cannot join before that: the marts stall
+      // for the whole session timeout after every crash. Keep it short; onBatch heartbeats while a
+      // chunk is applied, so a slow insert does not cost the session.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
       rebalanceTimeout: 60_000,
     });
     this.producer = deps.kafka.producer({
@@ -77,11 +95,12 @@ export class MartsPipeline {
     return this.failure;
   }
 
+  // Declared before `failed`: field initialisers run in order, and `failed` must set the final value.
+  private onFailure: (error: Error) => void = () => undefined;
   /** Resolves with the fatal error once the pipeline cannot go on (never resolves while healthy). */
   readonly failed: Promise<Error> = new Promise((resolve) => {
     this.onFailure = resolve;
   });
-  private onFailure: (error: Error) => void = () => undefined;
 
   async start(): Promise<void> {
     const { config, log } = this.deps;
@@ -182,6 +201,8 @@ export class MartsPipeline {
       state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
     }
     // Flushing here, while the fetch loop waits, is the backpressure: a slow ClickHouse pauses reading.
+    // kafkajs heartbeats only between batches: keep the session alive while chunks are applied.
+    const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
     try {
       while (isRunning() && !isStale() && !this.reloadNeeded) {
         const flushed = await state.exclusive(() => this.flushReady(state));
@@ -189,8 +210,19 @@ export class MartsPipeline {
         await heartbeat();
       }
     } catch (error) {
-      this.fail(error);
+      if (!needsRejoin(error)) {
+        this.fail(error);
+        throw error;
+      }
+      // A rebalance (a member joined or left, this member's session lapsed, the coordinator moved)
+      // is not fatal: kafkajs rejoins once this returns. Start no more chunks and let those in flight
+      // finish first, so that a partition's next owner reads their final progress from ClickHouse;
+      // the GROUP_JOIN handler then reloads ours.
+      this.reloadNeeded = true;
+      await Promise.all([...this.partitions.values()].map((p) => p.idle()));
       throw error;
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 
