@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
 import { SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
@@ -78,6 +78,7 @@ export class MartsPipeline {
       rebalanceTimeout: 60_000,
     });
     this.producer = deps.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
       idempotent: true,
       maxInFlightRequests: 1,

@@ -1,3 +1,4 @@
+import type { ClickHouseClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { createClickHouseClient } from "../../../clickhouse/client.js";
 import { migrate } from "../../../clickhouse/migrate.js";
@@ -7,6 +8,8 @@ import { MartsPipeline } from "./pipeline.js";
 
 export interface RunningPipeline {
   pipeline: MartsPipeline;
+  /** The ClickHouse client the pipeline writes with (embedded mode: the only one this process may open). */
+  clickhouse: ClickHouseClient;
   /** Stops consuming, waits for in-flight chunks, closes Kafka and ClickHouse. */
   close(): Promise<void>;
 }
@@ -43,6 +46,7 @@ export async function startPipeline(
   }
   return {
     pipeline,
+    clickhouse,
     close: async () => {
       await pipeline.stop();
       await clickhouse.close();
