@@ -103,7 +103,8 @@ try {
   const samples: number[] = [];
   const client = pipeline.clickhouse;
   const deadline = Date.now() + FRESHNESS_SECONDS * 1000;
-  for (let id = 800_000_000; Date.now() < deadline; id += 1) {
+  // Negative ids: simulate allocates new ids after max(payment_id), markers must stay out of its way.
+  for (let id = -1; Date.now() < deadline; id -= 1) {
     await crm.query(
       "INSERT INTO crm_payments (payment_id, user_id, subscription_id, payment_date, amount, payment_method, status) VALUES ($1, $2, $3, now(), 1.00, 'card', 'pending')",
       [id, sub?.user_id, sub?.subscription_id],
@@ -118,7 +119,7 @@ try {
       const [row] = await result.json<{ n: string }>();
       if (Number(row?.n) > 0) break;
       if (Date.now() - committedAt > 60_000) throw new Error(`marker ${id} not visible after 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     samples.push(Date.now() - committedAt);
     await new Promise((resolve) => setTimeout(resolve, 100));
