@@ -21,7 +21,7 @@ export interface StackConfig extends ScriptsConfig {
   /**
    * Partitions of every CDC topic. @default 1: on one machine every partition costs the embedded
    * consumer one chunk (a few ClickHouse inserts) per flush round, so fewer partitions mean fresher
-   * marts (bench: p50 3.3 s with 3, 1.5 s with 1). Raise it with more consumer instances (server mode).
+   * marts (bench/results: p50 3.3 s with 3, 1.5 s with 1). Raise it with more consumer instances (server mode).
    */
   topicPartitions: number;
   /** retention.ms of fact topics (-1 = keep forever, so replay can start from earliest). @default -1 */
