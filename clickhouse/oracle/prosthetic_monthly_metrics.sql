@@ -28,7 +28,10 @@ sessions AS (
     FROM (
         SELECT prosthetic_id, ts, is_start,
                coalesce(lag(is_start) OVER w, false) AS prev_is_start,
-               min(ts) FILTER (WHERE NOT is_start) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_end
+               -- The first end after this row: a running min in reverse order (linear; a frame reaching
+               -- UNBOUNDED FOLLOWING is re-aggregated per row, quadratic per prosthesis).
+               min(ts) FILTER (WHERE NOT is_start) OVER (PARTITION BY prosthetic_id ORDER BY ts DESC, event_id DESC
+                                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_end
         FROM (SELECT prosthetic_id, event_id, event_timestamp AS ts, event_type = 'power_on' AS is_start
               FROM ev WHERE event_type IN ('power_on', 'power_off')) x
         WINDOW w AS (PARTITION BY prosthetic_id ORDER BY ts, event_id)
@@ -40,7 +43,10 @@ outages AS (
     FROM (
         SELECT prosthetic_id, ts, is_start,
                coalesce(lag(is_start) OVER w, false) AS prev_is_start,
-               min(ts) FILTER (WHERE NOT is_start) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_end
+               -- The first end after this row: a running min in reverse order (linear; a frame reaching
+               -- UNBOUNDED FOLLOWING is re-aggregated per row, quadratic per prosthesis).
+               min(ts) FILTER (WHERE NOT is_start) OVER (PARTITION BY prosthetic_id ORDER BY ts DESC, event_id DESC
+                                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_end
         FROM (SELECT prosthetic_id, event_id, event_timestamp AS ts, event_type <> 'power_on' AS is_start
               FROM ev WHERE severity = 'critical' OR event_type = 'power_on') x
         WINDOW w AS (PARTITION BY prosthetic_id ORDER BY ts, event_id)
@@ -83,17 +89,32 @@ bat AS (
     GROUP BY 1, 2
 ),
 dis AS (
-    SELECT m.prosthetic_id,
-           date_trunc('month', m.metric_timestamp AT TIME ZONE 'UTC') AS bucket,
-           sum(-m.current_ma) FILTER (WHERE s.prosthetic_id IS NOT NULL) AS active_ma_sum,
-           count(s.prosthetic_id) AS active_count,
-           sum(-m.current_ma) FILTER (WHERE s.prosthetic_id IS NULL) AS idle_ma_sum,
-           count(*) FILTER (WHERE s.prosthetic_id IS NULL) AS idle_count
-    FROM bm m
-    LEFT JOIN sessions s ON s.prosthetic_id = m.prosthetic_id
-                        AND m.metric_timestamp >= s.start_ts AND m.metric_timestamp < s.end_ts
-    WHERE NOT m.is_charging AND m.current_ma < 0
-      AND m.metric_timestamp >= ($1::timestamp AT TIME ZONE 'UTC') AND m.metric_timestamp < ($2::timestamp AT TIME ZONE 'UTC')
+    -- A discharge metric is active when a session holds it: start_ts <= metric < end_ts. One ordered
+    -- pass per prosthesis: session starts and metrics in time order (a start before a metric at the
+    -- same instant); the metric is inside a session iff the latest end among the sessions started
+    -- at or before it lies after it. (A range join is quadratic per prosthesis.)
+    SELECT prosthetic_id,
+           date_trunc('month', ts AT TIME ZONE 'UTC') AS bucket,
+           sum(-current_ma) FILTER (WHERE in_session) AS active_ma_sum,
+           count(*) FILTER (WHERE in_session) AS active_count,
+           sum(-current_ma) FILTER (WHERE NOT in_session) AS idle_ma_sum,
+           count(*) FILTER (WHERE NOT in_session) AS idle_count
+    FROM (
+        SELECT prosthetic_id, ts, current_ma, is_metric,
+               coalesce(max(end_ts) OVER (PARTITION BY prosthetic_id ORDER BY ts, ord, id
+                                          ROWS UNBOUNDED PRECEDING) > ts, false) AS in_session
+        FROM (
+            SELECT prosthetic_id, start_ts AS ts, 0 AS ord, 0::bigint AS id, end_ts,
+                   NULL::double precision AS current_ma, false AS is_metric
+            FROM sessions
+            UNION ALL
+            SELECT prosthetic_id, metric_timestamp, 1, metric_id, NULL, current_ma, true
+            FROM bm
+            WHERE NOT is_charging AND current_ma < 0
+              AND metric_timestamp >= ($1::timestamp AT TIME ZONE 'UTC') AND metric_timestamp < ($2::timestamp AT TIME ZONE 'UTC')
+        ) u
+    ) v
+    WHERE is_metric
     GROUP BY 1, 2
 ),
 cyc AS (

@@ -52,7 +52,10 @@ sessions AS (
     FROM (
         SELECT prosthetic_id, ts, is_start,
                coalesce(lag(is_start) OVER w, false) AS prev_is_start,
-               min(ts) FILTER (WHERE NOT is_start) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_end
+               -- The first end after this row: a running min in reverse order (linear; a frame reaching
+               -- UNBOUNDED FOLLOWING is re-aggregated per row, quadratic per prosthesis).
+               min(ts) FILTER (WHERE NOT is_start) OVER (PARTITION BY prosthetic_id ORDER BY ts DESC, event_id DESC
+                                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_end
         FROM (SELECT prosthetic_id, event_id, event_timestamp AS ts, event_type = 'power_on' AS is_start
               FROM ev WHERE event_type IN ('power_on', 'power_off')) x
         WINDOW w AS (PARTITION BY prosthetic_id ORDER BY ts, event_id)
