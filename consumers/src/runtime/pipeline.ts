@@ -125,8 +125,11 @@ export class MartsPipeline {
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
-    await this.consumer.disconnect().catch(() => undefined);
+    // Wait for the chunks in flight while this member still owns their partitions. Leaving the group
+    // first would hand a partition to another member, which reads ClickHouse's progress before this
+    // member's chunk records its intent, and the chunk would be applied twice.
     await Promise.all([...this.partitions.values()].map((p) => p.idle()));
+    await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
   }
 

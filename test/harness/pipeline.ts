@@ -1,0 +1,460 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
+import pg from "pg";
+import { createClickHouseClient } from "../../clickhouse/client.js";
+import { migrate } from "../../clickhouse/migrate.js";
+import { loadConsumerConfig, type ConsumerConfig } from "../../consumers/src/config.js";
+import { reconcile, type ReconcileResult } from "../../consumers/src/reconcile/index.js";
+import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
+import { MartsPipeline, sourceTopics } from "../../consumers/src/runtime/pipeline.js";
+import { slotNameFor } from "../../scripts/stack/stack.js";
+import { generate } from "../../scripts/generate/index.js";
+import { closeCdcRun, openCdcRun, startConnectors, waitFor, withAdmin, type CdcRun } from "./cdc.js";
+
+/**
+ * Running the marts consumer in the test process against one CDC run: a temporary embedded
+ * ClickHouse directory, a config pointing at the run's topics, pipelines sharing one ClickHouse
+ * client (the embedded engine binds one data directory per process), lag and drain probes.
+ */
+
+/** Set PIPELINE_TEST_LOG=1 to see the consumers' log lines while a test runs. */
+const echo = process.env.PIPELINE_TEST_LOG === "1";
+
+export interface PipelineLog {
+  lines: string[];
+  log: (line: string) => void;
+}
+
+export function pipelineLog(name: string): PipelineLog {
+  const lines: string[] = [];
+  return {
+    lines,
+    log: (line) => {
+      lines.push(line);
+      if (echo) console.log(`[${name}] ${new Date().toISOString()} ${line}`);
+    },
+  };
+}
+
+/** A fresh temporary directory for the embedded engine; removed by `removeDir`. */
+export function tempClickHouseDir(): string {
+  return mkdtempSync(path.join(tmpdir(), "bionicpro-pipeline-"));
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** The consumer config of a run: its topic prefix, a group and database of its own, embedded ClickHouse at `dataDir`. */
+export function testConsumerConfig(
+  run: CdcRun,
+  dataDir: string,
+  overrides: Partial<ConsumerConfig> = {},
+): ConsumerConfig {
+  const config = loadConsumerConfig({
+    KAFKA_BROKERS: run.config.kafkaBrokers.join(","),
+    SCHEMA_REGISTRY_URL: run.config.registryUrl,
+    TOPIC_PREFIX: run.topicPrefix,
+    CONSUMER_GROUP: `marts-${run.runId}`,
+    CLICKHOUSE_PATH: dataDir,
+    CLICKHOUSE_DATABASE: `marts_${run.runId}`,
+    CONSUMER_TOPIC_WAIT_MS: "120000",
+  });
+  return { ...config, ...overrides };
+}
+
+/** One client on the config's embedded directory, migrated. */
+export async function openClickHouse(config: ConsumerConfig): Promise<ClickHouseClient> {
+  const client = createClickHouseClient(config.clickhouse);
+  await migrate(client, config.clickhouse.database);
+  return client;
+}
+
+export interface TestPipeline {
+  name: string;
+  pipeline: MartsPipeline;
+  kafka: Kafka;
+  log: PipelineLog;
+  /** Stops consuming and waits for in-flight chunks; the shared ClickHouse client stays open. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A MartsPipeline with a Kafka client of its own on a ClickHouse client the caller owns (and may
+ * share between instances), started.
+ */
+export async function startTestPipeline(
+  run: CdcRun,
+  options: { config: ConsumerConfig; clickhouse: ClickHouseClient; name?: string; decoder?: RecordDecoder },
+): Promise<TestPipeline> {
+  const name = options.name ?? "marts";
+  const log = pipelineLog(name);
+  const kafka = new Kafka({
+    clientId: `${name}-${run.runId}`,
+    brokers: options.config.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const pipeline = new MartsPipeline({
+    config: options.config,
+    kafka,
+    clickhouse: options.clickhouse,
+    decoder: options.decoder ?? new RecordDecoder(options.config.registryUrl),
+    log: log.log,
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopped ??= pipeline.stop());
+  try {
+    await pipeline.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { name, pipeline, kafka, log, stop };
+}
+
+/** Throws the fatal error of the first failed pipeline, with its last log lines. */
+export function assertHealthy(
+  pipelines: readonly { name: string; pipeline: MartsPipeline; log?: PipelineLog }[],
+) {
+  for (const { name, pipeline, log } of pipelines) {
+    if (pipeline.error) {
+      throw new Error(
+        `pipeline ${name} failed: ${pipeline.error.message}\n${(log?.lines ?? []).slice(-20).join("\n")}`,
+        { cause: pipeline.error },
+      );
+    }
+  }
+}
+
+async function pgQuery<T extends pg.QueryResultRow>(run: CdcRun, sql: string, params: unknown[] = []) {
+  const { host, port, user, password } = run.config.pg;
+  const client = new pg.Client({ host, port, user, password, database: "postgres" });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Waits until Debezium has written to Kafka every change committed in either source database so
+ * far: both replication slots confirm an LSN at or past the current WAL position. Kafka Connect
+ * commits a source offset (and Debezium then confirms the LSN) only once every record before it is
+ * acknowledged by Kafka; the connectors' heartbeat action query moves the slots past idle ends.
+ */
+export async function waitForSourcesDelivered(run: CdcRun, timeoutMs = 180_000): Promise<void> {
+  const [{ lsn } = { lsn: "" }] = await pgQuery<{ lsn: string }>(
+    run,
+    "SELECT pg_current_wal_lsn()::text AS lsn",
+  );
+  const slots = (["crm", "telemetry"] as const).map((source) => slotNameFor(run.topicPrefix, source));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await pgQuery<{ slot_name: string; done: boolean | null }>(
+      run,
+      "SELECT slot_name, confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = ANY($2)",
+      [lsn, slots],
+    );
+    const behind = slots.filter((slot) => !rows.some((r) => r.slot_name === slot && r.done === true));
+    if (behind.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for replication slot(s) ${behind.join(", ")} to confirm LSN ${lsn}`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** High watermark: the offset the next record will get. */
+  end: bigint;
+  /** Committed offset of the group (next offset to read); 0 when nothing was committed. */
+  committed: bigint;
+  lag: bigint;
+}
+
+/** End offsets of the run's source topics. */
+export async function endOffsets(run: CdcRun, topics = sourceTopics(run.topicPrefix)) {
+  return withAdmin(run, async (admin) => {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic))
+        ends.set(`${topic}:${p.partition}`, BigInt(p.high));
+    }
+    return ends;
+  });
+}
+
+/** Per-partition lag of a group on the run's source topics (end offset - committed offset). */
+export async function consumerLag(
+  run: CdcRun,
+  group: string,
+  topics = sourceTopics(run.topicPrefix),
+): Promise<PartitionLag[]> {
+  const ends = await endOffsets(run, topics);
+  const committed = await withAdmin(run, (admin) => admin.fetchOffsets({ groupId: group, topics }));
+  const rows: PartitionLag[] = [];
+  for (const { topic, partitions } of committed) {
+    for (const { partition, offset } of partitions) {
+      const end = ends.get(`${topic}:${partition}`) ?? 0n;
+      const done = BigInt(offset) < 0n ? 0n : BigInt(offset);
+      rows.push({ topic, partition, end, committed: done, lag: end > done ? end - done : 0n });
+    }
+  }
+  return rows;
+}
+
+export const totalLag = (rows: readonly PartitionLag[]): number =>
+  rows.reduce((n, r) => n + Number(r.lag), 0);
+
+/**
+ * Waits until the group has consumed everything the sources committed so far: first until Debezium
+ * has delivered every change to Kafka, then until the group's committed offsets reach the end
+ * offsets of that moment on every source partition (heartbeat topics keep growing; later beats do
+ * not count). Fails early when one of `pipelines` stopped with a fatal error.
+ */
+export async function waitForDrain(
+  run: CdcRun,
+  group: string,
+  options: {
+    timeoutMs?: number;
+    pipelines?: readonly { name: string; pipeline: MartsPipeline; log?: PipelineLog }[];
+  } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 240_000;
+  const deadline = Date.now() + timeoutMs;
+  await waitForSourcesDelivered(run, timeoutMs);
+  const topics = sourceTopics(run.topicPrefix);
+  const target = await endOffsets(run, topics);
+  for (;;) {
+    assertHealthy(options.pipelines ?? []);
+    const committed = await withAdmin(run, (admin) => admin.fetchOffsets({ groupId: group, topics }));
+    const lagging: string[] = [];
+    for (const { topic, partitions } of committed) {
+      for (const { partition, offset } of partitions) {
+        const end = target.get(`${topic}:${partition}`) ?? 0n;
+        // -1: nothing committed, which is complete for a partition that never had a record.
+        const next = BigInt(offset) < 0n ? 0n : BigInt(offset);
+        if (next < end) lagging.push(`${topic}:${partition} at ${offset} of ${end}`);
+      }
+    }
+    if (lagging.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for group ${group} to commit the end offsets; ` +
+          `lagging: ${lagging.join(", ")}`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/** Reconciles the run's source databases against the marts, over the default month range. */
+export function reconcileRun(
+  run: CdcRun,
+  clickhouse: ClickHouseClient,
+  database: string,
+): Promise<ReconcileResult> {
+  return reconcile({
+    ch: { client: clickhouse, database },
+    pg: run.dbs.pg,
+    crmDb: run.dbs.crmDb,
+    telemetryDb: run.dbs.telemetryDb,
+  });
+}
+
+/** Row count of one ClickHouse table (FINAL not needed: tests compare counts of append-only change tables). */
+export async function tableRows(clickhouse: ClickHouseClient, qualifiedTable: string): Promise<number> {
+  const result = await clickhouse.query({
+    query: `SELECT count() AS n FROM ${qualifiedTable}`,
+    format: "JSONEachRow",
+  });
+  const [row] = await result.json<{ n: string | number }>();
+  return Number(row?.n ?? 0);
+}
+
+/** Milliseconds since `started`, as seconds text for the test log. */
+export const seconds = (started: number): string => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+
+/** Rows of a query on one of the run's source databases. */
+export async function sourceQuery<T extends pg.QueryResultRow>(
+  run: CdcRun,
+  source: "crm" | "telemetry",
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const { host, port, user, password } = run.config.pg;
+  const database = source === "crm" ? run.dbs.crmDb : run.dbs.telemetryDb;
+  const client = new pg.Client({ host, port, user, password, database });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export interface RawRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Reads a topic from the beginning, undecoded, until `count` records arrived (fresh group). */
+export async function readRaw(
+  run: CdcRun,
+  topic: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<RawRecord[]> {
+  const records: RawRecord[] = [];
+  const consumer = run.kafka.consumer({ groupId: `raw-${run.runId}-${Date.now()}`, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic: t, partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) {
+          if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value.toString();
+        }
+        records.push({
+          topic: t,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers,
+        });
+      },
+    });
+    await waitFor(
+      `${count} record(s) on ${topic} (have ${records.length})`,
+      async () => (records.length >= count ? true : undefined),
+      timeoutMs,
+    );
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Everything a pipeline test file owns, closed in reverse by `close`, whatever part of it was opened. */
+export interface PipelineRun {
+  run: CdcRun;
+  dataDir: string;
+  config: ConsumerConfig;
+  clickhouse: ClickHouseClient;
+  database: string;
+  pipelines: TestPipeline[];
+  /** Starts another instance of the group on the shared ClickHouse client. */
+  startPipeline(name?: string, options?: { decoder?: RecordDecoder }): Promise<TestPipeline>;
+  close(): Promise<void>;
+}
+
+/**
+ * A CDC run with scale-1 CRM seed data (and `telemetryDensity` of the telemetry), its connectors
+ * started, a migrated temporary ClickHouse and a consumer config; no pipeline started yet.
+ */
+export async function openPipelineRun(
+  options: { telemetryDensity?: number; seed?: number; config?: Partial<ConsumerConfig> } = {},
+): Promise<PipelineRun> {
+  const opened: Partial<PipelineRun> & { pipelines: TestPipeline[] } = { pipelines: [] };
+  const close = async (): Promise<void> => {
+    for (const p of opened.pipelines) await p.stop().catch(() => undefined);
+    await opened.clickhouse?.close().catch(() => undefined);
+    if (opened.run) await closeCdcRun(opened.run);
+    removeDir(opened.dataDir);
+  };
+  try {
+    const run = await openCdcRun();
+    opened.run = run;
+    opened.dataDir = tempClickHouseDir();
+    const config = testConsumerConfig(run, opened.dataDir, options.config);
+    opened.config = config;
+    await generate({
+      ...run.dbs,
+      scale: 1,
+      seed: options.seed ?? 42,
+      telemetryDensity: options.telemetryDensity ?? 0.05,
+      progress: false,
+    });
+    await startConnectors(run);
+    const clickhouse = await openClickHouse(config);
+    opened.clickhouse = clickhouse;
+    return {
+      run,
+      dataDir: opened.dataDir,
+      config,
+      clickhouse,
+      database: config.clickhouse.database,
+      pipelines: opened.pipelines,
+      startPipeline: async (name = `marts${opened.pipelines.length + 1}`, more = {}) => {
+        const started = await startTestPipeline(run, { config, clickhouse, name, ...more });
+        opened.pipelines.push(started);
+        return started;
+      },
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  /** `topic:partition` of every assigned partition. */
+  partitions: string[];
+}
+
+/** The group's state and each member's current assignment, as the coordinator reports them. */
+export async function groupAssignments(
+  run: CdcRun,
+  group: string,
+): Promise<{ state: string; members: GroupMember[] }> {
+  const { groups } = await withAdmin(run, (admin) => admin.describeGroups([group]));
+  const description = groups[0];
+  return {
+    state: description?.state ?? "Unknown",
+    members: (description?.members ?? []).map((m) => {
+      const decoded = m.memberAssignment.length
+        ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment)
+        : null;
+      return {
+        memberId: m.memberId,
+        clientId: m.clientId,
+        partitions: Object.entries(decoded?.assignment ?? {}).flatMap(([topic, ps]) =>
+          ps.map((p) => `${topic}:${p}`),
+        ),
+      };
+    }),
+  };
+}
+
+/** Polls `probe` until it returns a value; unlike `waitFor`, an error thrown by the probe fails at once. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
