@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -7,13 +7,15 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClickHouseClient } from "../clickhouse/client.js";
 import { queryProstheticMonthlyMetrics, queryUserMonthlyMetrics } from "../clickhouse/marts/index.js";
-import { migrate } from "../clickhouse/migrate.js";
+import { migrate, migrationsDir } from "../clickhouse/migrate.js";
 import type { ChangeEnvelope, SourceRow } from "../consumers/src/envelope.js";
 import { buildEnvelope } from "../consumers/src/mapping/debezium-envelope.js";
 import { collectChunk, mapChange } from "../consumers/src/mapping/index.js";
 import { formatReconcileResult, reconcile, type ReconcileResult } from "../consumers/src/reconcile/index.js";
 import { chunkToken, insertMapped } from "../consumers/src/sink/clickhouse-sink.js";
 import {
+  claimPartitions,
+  holdsClaim,
   readProgress,
   readWatermarks,
   recordApplied,
@@ -586,6 +588,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       group,
       topic: "bionicpro.crm.crm_payments",
       partition: 0,
+      claimEpoch: 1n,
       firstOffset: first,
       lastOffset: last,
     });
@@ -607,5 +610,81 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     expect(await readWatermarks(ch, database)).toEqual([
       { source: "crm", commitTs: "2024-03-01 10:00:00.250", lsn: "900" },
     ]);
+  });
+  it("migration 009 carries progress recorded before claims over as claim 0", async () => {
+    const legacyDir = mkdtempSync(path.join(tmpdir(), "bionicpro-migrations-"));
+    try {
+      for (const file of readdirSync(migrationsDir).filter((f) => f < "009")) {
+        copyFileSync(path.join(migrationsDir, file), path.join(legacyDir, file));
+      }
+      const legacy = `${database}_legacy`;
+      await migrate(ch, legacy, { dir: legacyDir });
+      await ch.insert({
+        table: `${legacy}.pipeline_progress`,
+        values: [
+          {
+            consumer_group: group,
+            topic: "bionicpro.crm.crm_users",
+            partition: 0,
+            first_offset: 5,
+            last_offset: 9,
+            status: "applied",
+            version: 19,
+          },
+        ],
+        format: "JSONEachRow",
+      });
+      expect((await migrate(ch, legacy)).map((m) => m.version)).toEqual([9]);
+      expect(await readProgress(ch, legacy, group)).toEqual([
+        {
+          group,
+          topic: "bionicpro.crm.crm_users",
+          partition: 0,
+          claimEpoch: 0n,
+          firstOffset: 5n,
+          lastOffset: 9n,
+          status: "applied",
+        },
+      ]);
+      await ch.command({ query: `DROP DATABASE ${legacy}` });
+    } finally {
+      rmSync(legacyDir, { recursive: true, force: true });
+    }
+  });
+  it("fences a superseded claim: the newer claim holds the partition and outranks whatever the older one still writes", async () => {
+    const fenceGroup = `${group}-fence`;
+    const tp = { topic: "bionicpro.telemetry.telemetry_events", partition: 0 };
+    const range = (claimEpoch: bigint, first: bigint, last: bigint) => ({
+      group: fenceGroup,
+      ...tp,
+      claimEpoch,
+      firstOffset: first,
+      lastOffset: last,
+    });
+    const [a] = await claimPartitions(ch, database, fenceGroup, "member-a", [tp]);
+    expect(a).toEqual({ ...tp, epoch: 1n, member: "member-a" });
+    expect(await holdsClaim(ch, database, fenceGroup, a!)).toBe(true);
+    await recordApplied(ch, database, range(1n, 0n, 99n));
+
+    // member-b is assigned the partition: its claim fences member-a off.
+    const [b] = await claimPartitions(ch, database, fenceGroup, "member-b", [tp]);
+    expect(b).toEqual({ ...tp, epoch: 2n, member: "member-b" });
+    expect(await holdsClaim(ch, database, fenceGroup, a!)).toBe(false);
+    expect(await holdsClaim(ch, database, fenceGroup, b!)).toBe(true);
+    await recordIntent(ch, database, range(2n, 100n, 179n));
+    await recordApplied(ch, database, range(2n, 100n, 179n));
+
+    // member-a, not yet aware, records an intent for a longer range; it then fails the claim check
+    // and inserts nothing. The next owner must resume after member-b's chunk, not redo member-a's.
+    await recordIntent(ch, database, range(1n, 100n, 199n));
+    expect(await readProgress(ch, database, fenceGroup)).toEqual([
+      { ...range(2n, 100n, 179n), status: "applied" },
+    ]);
+
+    // Claims are per partition: another partition's first claim has epoch 1.
+    const [c] = await claimPartitions(ch, database, fenceGroup, "member-c", [
+      { topic: "bionicpro.telemetry.battery_metrics", partition: 0 },
+    ]);
+    expect(c?.epoch).toBe(1n);
   });
 });

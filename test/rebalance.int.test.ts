@@ -17,6 +17,7 @@ import {
   type PipelineRun,
   type TestPipeline,
   until,
+  priorityAssigner,
 } from "./harness/pipeline.js";
 
 /**
@@ -174,6 +175,80 @@ describe("rebalance", () => {
     const result = await reconcileRun(run, clickhouse, database);
     expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
   }, 240_000);
+
+  // Regression test for the fence (partition_claims, migration 009). Without it, a member that loses
+  // a partition in a rebalance while one of its timer-flushed chunks is still being decoded records
+  // that chunk's intent and inserts it after the new owner has read the partition's progress and cut
+  // a longer chunk over the same offsets: the change counted twice.
+  it("a member that loses a partition in a rebalance while its chunk is in flight inserts nothing from it", async () => {
+    const { run, config, clickhouse, database } = ctx;
+    // The group's assigner changes: earlier members (round robin) leave first.
+    await Promise.all(ctx.pipelines.map((p) => p.stop()));
+    const decoder = new SlowDecoder(config.registryUrl);
+    const c = await ctx.startPipeline("c2", { decoder, partitionAssigners: [priorityAssigner(2)] });
+    const all = [...(await endOffsets(run, sourceTopics(run.topicPrefix))).keys()].sort();
+    await until(
+      "c2 holding every partition",
+      async () => {
+        assertHealthy([c]);
+        const group = await groupAssignments(run, config.group);
+        return group.state === "Stable" && owner(group.members, c)?.partitions.length === all.length
+          ? true
+          : undefined;
+      },
+      120_000,
+    );
+    await waitForDrain(run, config.group, { pipelines: [c] });
+    const topic = run.topic("crm", "crm_payments");
+    const before = await topicRecordCount(run, topic);
+
+    // c2 takes the insert into a chunk of its own (a timer flush) and decodes it slowly.
+    decoder.delayMs = 20_000;
+    await paymentChange(ctx, "insert", 9_700_002);
+    await until(
+      "c2 decoding the change",
+      async () => (decoder.entered.has(topic) ? true : undefined),
+      30_000,
+    );
+    const decodeEnds = Date.now() + decoder.delayMs;
+
+    // d joins with a higher priority: the rebalance moves every partition to d, while c2 stays in the
+    // group. d claims the partitions and reads their progress: c2's chunk has no intent yet.
+    const d = await ctx.startPipeline("d", { partitionAssigners: [priorityAssigner(3)] });
+    await until(
+      "d holding every partition",
+      async () => {
+        assertHealthy([c, d]);
+        const group = await groupAssignments(run, config.group);
+        return group.state === "Stable" && owner(group.members, d)?.partitions.length === all.length
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    // d reads both changes, a longer range than c2's chunk.
+    await paymentChange(ctx, "update", 9_700_002);
+    await until(
+      "the second change in Kafka",
+      async () => ((await topicRecordCount(run, topic)) >= before + 2 ? true : undefined),
+      30_000,
+    );
+    await waitForDrain(run, config.group, { pipelines: [d] });
+    expect(
+      Date.now(),
+      "d took the partition over and applied both changes before c2's decode ended: the race is exercised",
+    ).toBeLessThan(decodeEnds);
+    const fenced = `${topic}:0 was claimed by another member`;
+    // stop() waits for c2's chunk in flight: it ends its decode, records its intent, then meets d's
+    // claim (or, without the fence, inserts).
+    await c.stop();
+    decoder.delayMs = 0;
+
+    assertHealthy([c, d]);
+    const result = await reconcileRun(run, clickhouse, database);
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+    expect(c.log.lines.filter((l) => l.includes(fenced))).toHaveLength(1);
+  }, 240_000);
 });
 
 /** A record decoder that waits `delayMs` after decoding a payment or an event, and notes their topics. */
@@ -195,7 +270,11 @@ class SlowDecoder extends RecordDecoder {
 const PAYMENT = 9_700_001;
 const EVENT = 9_700_000_001n;
 
-async function paymentChange(run: PipelineRun, step: "insert" | "update"): Promise<void> {
+async function paymentChange(
+  run: PipelineRun,
+  step: "insert" | "update",
+  paymentId: number = PAYMENT,
+): Promise<void> {
   if (step === "insert") {
     const [sub] = await sourceQuery<{ user_id: number; subscription_id: number }>(
       run.run,
@@ -207,11 +286,11 @@ async function paymentChange(run: PipelineRun, step: "insert" | "update"): Promi
       "crm",
       `INSERT INTO crm_payments (payment_id, user_id, subscription_id, payment_date, amount, payment_method, status, description, created_at)
        VALUES ($1, $2, $3, '2026-10-20 08:00:00+00', 777.00, 'card', 'pending', 'rebalance test', '2026-10-20 08:00:01+00')`,
-      [PAYMENT, sub?.user_id, sub?.subscription_id],
+      [paymentId, sub?.user_id, sub?.subscription_id],
     );
   } else {
     await sourceQuery(run.run, "crm", "UPDATE crm_payments SET status = 'success' WHERE payment_id = $1", [
-      PAYMENT,
+      paymentId,
     ]);
   }
 }

@@ -8,7 +8,9 @@ export type ConsumerErrorCode =
   | "DECODE_BAD_AVRO"
   | "REGISTRY_UNAVAILABLE"
   | "CLICKHOUSE_UNAVAILABLE"
-  | "TOPICS_MISSING";
+  | "TOPICS_MISSING"
+  | "PROGRESS_NOT_LOADED"
+  | "PARTITION_NOT_CLAIMED";
 
 export class ConsumerError extends Error {
   constructor(

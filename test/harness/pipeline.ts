@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
+import { AssignerProtocol, Kafka, logLevel, type PartitionAssigner } from "kafkajs";
 import pg from "pg";
 import { createClickHouseClient } from "../../clickhouse/client.js";
 import { migrate } from "../../clickhouse/migrate.js";
@@ -89,7 +89,13 @@ export interface TestPipeline {
  */
 export async function startTestPipeline(
   run: CdcRun,
-  options: { config: ConsumerConfig; clickhouse: ClickHouseClient; name?: string; decoder?: RecordDecoder },
+  options: {
+    config: ConsumerConfig;
+    clickhouse: ClickHouseClient;
+    name?: string;
+    decoder?: RecordDecoder;
+    partitionAssigners?: PartitionAssigner[];
+  },
 ): Promise<TestPipeline> {
   const name = options.name ?? "marts";
   const log = pipelineLog(name);
@@ -104,6 +110,7 @@ export async function startTestPipeline(
     clickhouse: options.clickhouse,
     decoder: options.decoder ?? new RecordDecoder(options.config.registryUrl),
     log: log.log,
+    ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),
   });
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopped ??= pipeline.stop());
@@ -359,7 +366,10 @@ export interface PipelineRun {
   database: string;
   pipelines: TestPipeline[];
   /** Starts another instance of the group on the shared ClickHouse client. */
-  startPipeline(name?: string, options?: { decoder?: RecordDecoder }): Promise<TestPipeline>;
+  startPipeline(
+    name?: string,
+    options?: { decoder?: RecordDecoder; partitionAssigners?: PartitionAssigner[] },
+  ): Promise<TestPipeline>;
   close(): Promise<void>;
 }
 
@@ -457,4 +467,44 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(250);
   }
+}
+
+/**
+ * A partition assigner that gives every partition to the member with the highest `priority` (each
+ * member announces its own in the group protocol's user data): a test can move all partitions to a
+ * member that joins, without stopping the others.
+ */
+export function priorityAssigner(priority: number): PartitionAssigner {
+  return ({ cluster }) => ({
+    name: "PriorityAssigner",
+    version: 1,
+    protocol: ({ topics }) => ({
+      name: "PriorityAssigner",
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: 1,
+        topics,
+        userData: Buffer.from(String(priority)),
+      }),
+    }),
+    assign: async ({ members, topics }) => {
+      const ranked = members
+        .map((m) => ({
+          memberId: m.memberId,
+          priority: Number(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData.toString()),
+        }))
+        .sort((x, y) => y.priority - x.priority || x.memberId.localeCompare(y.memberId));
+      const assignment: Record<string, number[]> = {};
+      for (const topic of topics) {
+        assignment[topic] = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId);
+      }
+      return ranked.map((m, i) => ({
+        memberId: m.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: i === 0 ? assignment : {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+  });
 }

@@ -3,12 +3,15 @@ import type { BufferedRecord } from "./chunking.js";
 /** What the consumer holds for one assigned partition, with a lock so that timer and fetch flushes serialise. */
 export class PartitionState {
   records: BufferedRecord[] = [];
+  /** Another member claimed the partition: ignore it until the next join. */
+  fenced = false;
+  fencedAt = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly topic: string,
     readonly partition: number,
-    /** First offset not yet applied to ClickHouse (from pipeline_progress); undefined = none recorded. */
+    /** First offset not yet applied to ClickHouse (from partition_progress); undefined = none recorded. */
     public nextOffset: bigint | undefined,
     /** Last offset of an open intent that must be redone as exactly the same chunk. */
     public forcedLast: bigint | undefined,

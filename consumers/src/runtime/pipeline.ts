@@ -1,11 +1,27 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
+import {
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type PartitionAssigner,
+  type Producer,
+} from "kafkajs";
 import { SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
 import { collectChunk, mapChange, MappingError, type MappedChange } from "../mapping/index.js";
 import { chunkToken, insertMapped } from "../sink/clickhouse-sink.js";
-import { readProgress, recordApplied, recordIntent, recordWatermarks } from "../sink/pipeline-state.js";
+import {
+  claimPartitions,
+  holdsClaim,
+  readProgress,
+  recordApplied,
+  recordIntent,
+  recordWatermarks,
+  type Claim,
+  type TopicPartition,
+} from "../sink/pipeline-state.js";
 import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js";
 import { publishDeadLetters, type DeadLetter } from "./dead-letters.js";
 import type { RecordDecoder } from "./decode.js";
@@ -25,6 +41,8 @@ export interface PipelineDeps {
   clickhouse: ClickHouseClient;
   decoder: RecordDecoder;
   log: (line: string) => void;
+  /** How the group spreads partitions over its members (kafkajs' round robin when unset). */
+  partitionAssigners?: PartitionAssigner[];
 }
 
 /** Every source topic the marts are built from, heartbeats included (they move the freshness watermark). */
@@ -33,6 +51,9 @@ export function sourceTopics(prefix: string): string[] {
     [...SOURCES[source].tables, HEARTBEAT_TABLE].map((table) => tableTopic(prefix, source, table)),
   );
 }
+
+/** How long a fenced partition that kafkajs still assigns to this member waits before claiming it again. */
+const FENCE_RECOVERY_MS = 20_000;
 
 /** Group errors kafkajs answers by rejoining the group (kafkajs' isRebalancing, plus an expired member). */
 const REJOIN_ERRORS = new Set([
@@ -51,7 +72,8 @@ export const needsRejoin = (error: unknown): boolean =>
  * The consumer group that turns CDC records into ClickHouse rows, exactly once in effect
  * (DESIGN §6): per partition, chunks of consecutive offsets; intent recorded, blocks inserted with a
  * deterministic dedup token, applied recorded, then the Kafka offset committed. ClickHouse's
- * pipeline_progress, not Kafka, decides where a partition resumes.
+ * partition_progress, not Kafka, decides where a partition resumes. Every (re)join claims the
+ * assigned partitions first (partition_claims): a member whose claim was superseded inserts nothing.
  */
 export class MartsPipeline {
   readonly stats: PipelineStats = { chunks: 0, records: 0, deadLetters: 0, lastFlushAt: undefined };
@@ -60,6 +82,11 @@ export class MartsPipeline {
   private readonly partitions = new Map<string, PartitionState>();
   private progress = new Map<string, { nextOffset: bigint; forcedLast: bigint | undefined }>();
   private reloadNeeded = true;
+  /** The reload started by the latest GROUP_JOIN (claims, then progress). */
+  private reloading: Promise<void> = Promise.resolve();
+  private claims = new Map<string, Claim>();
+  private memberId = "";
+  private joins = 0;
   private timer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private readonly abort = new AbortController();
@@ -76,6 +103,7 @@ export class MartsPipeline {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 60_000,
+      ...(deps.partitionAssigners ? { partitionAssigners: deps.partitionAssigners } : {}),
     });
     this.producer = deps.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -83,8 +111,19 @@ export class MartsPipeline {
       idempotent: true,
       maxInFlightRequests: 1,
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      // Claim the assignment at once, not at the first batch: the sooner this member's claims are
+      // recorded, the sooner a previous owner with a chunk in flight is fenced off.
       this.reloadNeeded = true;
+      const { memberId, memberAssignment } = event.payload;
+      const assigned = Object.entries(memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      );
+      const join = ++this.joins;
+      const previous = this.reloading;
+      this.reloading = previous
+        .then(() => this.reloadProgress(join, memberId, assigned))
+        .catch((error: unknown) => this.fail(error));
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (!event.payload.restart) this.fail(event.payload.error);
@@ -164,15 +203,26 @@ export class MartsPipeline {
     }
   }
 
-  /** After a (re)join, forget buffers and read every partition's position from ClickHouse. */
-  private async reloadProgress(): Promise<void> {
+  /**
+   * After a (re)join: wait for the chunks in flight, forget buffers, claim the assigned partitions,
+   * then read every partition's position from ClickHouse (claims first: see partition_claims).
+   */
+  private async reloadProgress(join: number, memberId: string, assigned: TopicPartition[]): Promise<void> {
     await Promise.all([...this.partitions.values()].map((p) => p.idle()));
+    // A later join superseded this one while chunks finished: claiming this assignment now could
+    // fence off the partitions' current owners. The later join's reload claims instead.
+    if (join !== this.joins) return;
     this.partitions.clear();
-    const rows = await retryTransient(
-      "reading pipeline progress",
-      () => readProgress(this.deps.clickhouse, this.deps.config.clickhouse.database, this.deps.config.group),
-      { maxMs: this.deps.config.retryMaxMs, signal: this.abort.signal },
+    this.memberId = memberId;
+    const { clickhouse, config } = this.deps;
+    const db = config.clickhouse.database;
+    const retry = <T>(what: string, work: () => Promise<T>) =>
+      retryTransient(what, work, { maxMs: config.retryMaxMs, signal: this.abort.signal });
+    const claims = await retry("claiming partitions", () =>
+      claimPartitions(clickhouse, db, config.group, memberId, assigned),
     );
+    this.claims = new Map(claims.map((c) => [partitionKey(c.topic, c.partition), c]));
+    const rows = await retry("reading pipeline progress", () => readProgress(clickhouse, db, config.group));
     this.progress = new Map(
       rows.map((row) => [
         partitionKey(row.topic, row.partition),
@@ -182,6 +232,33 @@ export class MartsPipeline {
       ]),
     );
     this.reloadNeeded = false;
+  }
+
+  /** Claims one fenced partition again, reads its progress and moves the fetch position there. */
+  private async reclaim(state: PartitionState): Promise<void> {
+    const { clickhouse, config } = this.deps;
+    const db = config.clickhouse.database;
+    const retry = <T>(what: string, work: () => Promise<T>) =>
+      retryTransient(what, work, { maxMs: config.retryMaxMs, signal: this.abort.signal });
+    const target = { topic: state.topic, partition: state.partition };
+    const [claim] = await retry("claiming partitions", () =>
+      claimPartitions(clickhouse, db, config.group, this.memberId, [target]),
+    );
+    const rows = await retry("reading pipeline progress", () => readProgress(clickhouse, db, config.group));
+    const row = rows.find((r) => r.topic === state.topic && r.partition === state.partition);
+    const key = partitionKey(state.topic, state.partition);
+    if (claim) this.claims.set(key, claim);
+    const resumed = new PartitionState(
+      state.topic,
+      state.partition,
+      row ? (row.status === "intent" ? row.firstOffset : row.lastOffset + 1n) : undefined,
+      row?.status === "intent" ? row.lastOffset : undefined,
+    );
+    this.partitions.set(key, resumed);
+    this.consumer.seek({ ...target, offset: (resumed.nextOffset ?? 0n).toString() });
+    this.deps.log(
+      `${state.topic}:${state.partition}: claimed again (epoch ${claim?.epoch}) after a stale claim; resuming at ${resumed.nextOffset ?? 0n}`,
+    );
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
@@ -196,8 +273,24 @@ export class MartsPipeline {
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.reloadNeeded) await this.reloadProgress();
+    if (this.reloadNeeded) {
+      await this.reloading;
+      // Failed (fatal), or another join came meanwhile: kafkajs retries this batch.
+      if (this.reloadNeeded) {
+        throw (
+          this.failure ??
+          new ConsumerError("PROGRESS_NOT_LOADED", "partition progress not loaded yet after a join", true)
+        );
+      }
+    }
     const state = this.partitionState(batch.topic, batch.partition);
+    if (state.fenced) {
+      // Fenced, yet kafkajs still hands this member the partition: once every member has had time to
+      // rejoin or be expelled (two session timeouts), the other claim was stale (a member that
+      // claimed during a rebalance it then lost). Claim the partition again and resume from ClickHouse.
+      if (Date.now() - state.fencedAt >= FENCE_RECOVERY_MS) await state.exclusive(() => this.reclaim(state));
+      return;
+    }
     const now = Date.now();
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
@@ -240,7 +333,7 @@ export class MartsPipeline {
 
   /** Applies the next chunk of a partition if one is ready; true when it applied one. */
   private async flushReady(state: PartitionState): Promise<boolean> {
-    if (this.abort.signal.aborted || this.reloadNeeded) return false;
+    if (this.abort.signal.aborted || this.reloadNeeded || state.fenced) return false;
     const size = nextChunkSize(state.records, {
       maxRecords: this.deps.config.chunkMaxRecords,
       quietMs: this.deps.config.chunkQuietMs,
@@ -250,7 +343,19 @@ export class MartsPipeline {
     });
     if (size === 0) return false;
     const chunk = state.records.slice(0, size);
-    await this.applyChunk(state, chunk);
+    if (!(await this.applyChunk(state, chunk))) {
+      // Another member claimed this partition since this member's claim: it owns it now (this member
+      // is about to be told of the rebalance). Drop what is buffered and leave the partition alone
+      // until the next join.
+      state.fenced = true;
+      state.fencedAt = Date.now();
+      state.records = [];
+      this.deps.log(
+        `${state.topic}:${state.partition} was claimed by another member; dropped the chunk ` +
+          `${chunk[0]?.offset}-${chunk[chunk.length - 1]?.offset} unapplied (its new owner applies it)`,
+      );
+      return false;
+    }
     state.records = state.records.slice(size);
     const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
     state.nextOffset = last + 1n;
@@ -263,7 +368,8 @@ export class MartsPipeline {
     return true;
   }
 
-  private async applyChunk(state: PartitionState, chunk: BufferedRecord[]): Promise<void> {
+  /** Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's claim. */
+  private async applyChunk(state: PartitionState, chunk: BufferedRecord[]): Promise<boolean> {
     const { config, clickhouse, decoder } = this.deps;
     const retry = <T>(what: string, work: () => Promise<T>): Promise<T> =>
       retryTransient(what, work, {
@@ -299,16 +405,30 @@ export class MartsPipeline {
     }
     const first = (chunk[0] as BufferedRecord).offset;
     const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
+    const claim = this.claims.get(partitionKey(state.topic, state.partition));
+    if (!claim) {
+      throw new ConsumerError(
+        "PARTITION_NOT_CLAIMED",
+        `${state.topic}:${state.partition} is not in this member's assignment`,
+        false,
+      );
+    }
     const range = {
       group: config.group,
       topic: state.topic,
       partition: state.partition,
+      claimEpoch: claim.epoch,
       firstOffset: first,
       lastOffset: last,
     };
     const collected = collectChunk(mapped);
     const db = config.clickhouse.database;
     await retry("recording intent", () => recordIntent(clickhouse, db, range));
+    // The fence: checked after the intent is recorded. A member that claimed the partition before
+    // this check makes it fail; one that claims it later reads this intent and redoes exactly this
+    // chunk (the same dedup token).
+    if (!(await retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
+      return false;
     const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
     await retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
     if (collected.watermarks.length)
@@ -333,6 +453,7 @@ export class MartsPipeline {
     this.stats.records += chunk.length;
     this.stats.deadLetters += letters.length;
     this.stats.lastFlushAt = Date.now();
+    return true;
   }
 
   private fail(error: unknown): void {
