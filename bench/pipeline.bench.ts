@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -9,6 +9,7 @@ import { generate } from "../scripts/generate/index.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
 import { groupLag } from "../consumers/src/lag.js";
+import { consumerOverrides } from "./config.js";
 
 /**
  * `npm run bench`: consumer throughput from a pre-filled topic, end-to-end freshness (PostgreSQL
@@ -61,7 +62,9 @@ try {
     600_000,
   );
 
+  const overrides = consumerOverrides();
   const config = loadConsumerConfig({
+    ...overrides,
     KAFKA_BROKERS: run.config.kafkaBrokers.join(","),
     SCHEMA_REGISTRY_URL: run.config.registryUrl,
     TOPIC_PREFIX: run.topicPrefix,
@@ -136,11 +139,15 @@ try {
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;
   const date = new Date().toISOString();
+  const settings = Object.entries(overrides)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
   const report = [
-    `# Pipeline benchmark ${date}`,
+    `## Run ${date}`,
     "",
     `- machine: ${machine}`,
-    "- command: `npm run bench` (bench/pipeline.bench.ts), native stack running, ClickHouse embedded (chdb), consumer in the bench process",
+    `- command: \`${settings ? `${settings} ` : ""}npm run bench\` (bench/pipeline.bench.ts), native stack running, ClickHouse embedded (chdb), consumer in the bench process`,
+    `- consumer settings: ${settings || "defaults"} (chunk max wait ${config.chunkMaxWaitMs} ms, quiet ${config.chunkQuietMs} ms, max records ${config.chunkMaxRecords})`,
     "",
     "| measure | value |",
     "|---|---|",
@@ -151,7 +158,9 @@ try {
   ].join("\n");
   mkdirSync(path.join("bench", "results"), { recursive: true });
   const file = path.join("bench", "results", `pipeline-${date.slice(0, 10)}.md`);
-  writeFileSync(file, report);
+  // One file per day; each run appends its section.
+  if (!existsSync(file)) writeFileSync(file, `# Pipeline benchmarks, ${date.slice(0, 10)}\n\n`);
+  appendFileSync(file, `${report}\n`);
   log(`written to ${file}`);
   console.log(report);
 } catch (error) {
