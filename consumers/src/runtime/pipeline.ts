@@ -20,6 +20,7 @@ import {
   recordIntent,
   recordWatermarks,
   type Claim,
+  type PartitionProgress,
   type TopicPartition,
 } from "../sink/pipeline-state.js";
 import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js";
@@ -51,6 +52,14 @@ export function sourceTopics(prefix: string): string[] {
     [...SOURCES[source].tables, HEARTBEAT_TABLE].map((table) => tableTopic(prefix, source, table)),
   );
 }
+
+/** Where a partition resumes: after an applied chunk, or at an open intent, redone as exactly that range. */
+export const resumePoint = (
+  row: PartitionProgress,
+): { nextOffset: bigint; forcedLast: bigint | undefined } =>
+  row.status === "intent"
+    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset }
+    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined };
 
 /** How long a fenced partition that kafkajs still assigns to this member waits before claiming it again. */
 const FENCE_RECOVERY_MS = 20_000;
@@ -223,14 +232,7 @@ export class MartsPipeline {
     );
     this.claims = new Map(claims.map((c) => [partitionKey(c.topic, c.partition), c]));
     const rows = await retry("reading pipeline progress", () => readProgress(clickhouse, db, config.group));
-    this.progress = new Map(
-      rows.map((row) => [
-        partitionKey(row.topic, row.partition),
-        row.status === "intent"
-          ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset }
-          : { nextOffset: row.lastOffset + 1n, forcedLast: undefined },
-      ]),
-    );
+    this.progress = new Map(rows.map((row) => [partitionKey(row.topic, row.partition), resumePoint(row)]));
     this.reloadNeeded = false;
   }
 
@@ -248,12 +250,8 @@ export class MartsPipeline {
     const row = rows.find((r) => r.topic === state.topic && r.partition === state.partition);
     const key = partitionKey(state.topic, state.partition);
     if (claim) this.claims.set(key, claim);
-    const resumed = new PartitionState(
-      state.topic,
-      state.partition,
-      row ? (row.status === "intent" ? row.firstOffset : row.lastOffset + 1n) : undefined,
-      row?.status === "intent" ? row.lastOffset : undefined,
-    );
+    const resume = row ? resumePoint(row) : undefined;
+    const resumed = new PartitionState(state.topic, state.partition, resume?.nextOffset, resume?.forcedLast);
     this.partitions.set(key, resumed);
     this.consumer.seek({ ...target, offset: (resumed.nextOffset ?? 0n).toString() });
     this.deps.log(

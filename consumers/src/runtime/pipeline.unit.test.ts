@@ -3,7 +3,7 @@ import { KafkaJSProtocolError, type Kafka } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { loadConsumerConfig } from "../config.js";
 import type { RecordDecoder } from "./decode.js";
-import { MartsPipeline, needsRejoin } from "./pipeline.js";
+import { MartsPipeline, needsRejoin, resumePoint } from "./pipeline.js";
 
 /** kafkajs builds protocol errors from its error-code table entry; the typings only show (message). */
 const protocolError = (type: string, code: number): Error =>
@@ -65,5 +65,15 @@ describe("needsRejoin", () => {
     expect(needsRejoin(new Error("REBALANCE_IN_PROGRESS"))).toBe(false);
     expect(needsRejoin(undefined)).toBe(false);
     expect(needsRejoin("REBALANCE_IN_PROGRESS")).toBe(false);
+  });
+});
+
+describe("resumePoint", () => {
+  const row = { group: "g", topic: "t", partition: 0, claimEpoch: 3n, firstOffset: 10n, lastOffset: 19n };
+  it("resumes after an applied chunk", () => {
+    expect(resumePoint({ ...row, status: "applied" })).toEqual({ nextOffset: 20n, forcedLast: undefined });
+  });
+  it("redoes an open intent as exactly its range", () => {
+    expect(resumePoint({ ...row, status: "intent" })).toEqual({ nextOffset: 10n, forcedLast: 19n });
   });
 });
