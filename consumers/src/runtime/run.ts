@@ -4,6 +4,7 @@ import { createClickHouseClient } from "../../../clickhouse/client.js";
 import { migrate } from "../../../clickhouse/migrate.js";
 import type { ConsumerConfig } from "../config.js";
 import { RecordDecoder } from "./decode.js";
+import { kafkaLogCreator } from "./kafka-log.js";
 import { MartsPipeline } from "./pipeline.js";
 
 export interface RunningPipeline {
@@ -29,6 +30,7 @@ export async function startPipeline(
     clientId: `marts-${process.pid}`,
     brokers: config.brokers,
     logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(log),
   });
   const pipeline = new MartsPipeline({
     config,
