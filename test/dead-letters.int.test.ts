@@ -3,6 +3,7 @@ import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { collect } from "./harness/cdc.js";
 import {
   assertHealthy,
+  insertTestPayment,
   openPipelineRun,
   readRaw,
   reconcileRun,
@@ -46,18 +47,14 @@ afterAll(async () => {
 }, 120_000);
 
 async function insertPayment(id: number, status: string): Promise<void> {
-  const [sub] = await sourceQuery<{ user_id: number; subscription_id: number }>(
-    ctx.run,
-    "crm",
-    "SELECT user_id, subscription_id FROM crm_subscriptions ORDER BY subscription_id LIMIT 1",
-  );
-  await sourceQuery(
-    ctx.run,
-    "crm",
-    `INSERT INTO crm_payments (payment_id, user_id, subscription_id, payment_date, amount, payment_method, status, description, created_at)
-     VALUES ($1, $2, $3, '2026-10-15 10:30:00+00', 1234.56, 'card', $4, 'dlq test', '2026-10-15 10:30:01+00')`,
-    [id, sub?.user_id, sub?.subscription_id, status],
-  );
+  await insertTestPayment(ctx.run, {
+    id,
+    status,
+    amount: "1234.56",
+    description: "dlq test",
+    paidAt: "2026-10-15 10:30:00+00",
+    createdAt: "2026-10-15 10:30:01+00",
+  });
 }
 
 describe("dead letters", () => {

@@ -18,6 +18,7 @@ import {
   type TestPipeline,
   until,
   priorityAssigner,
+  insertTestPayment,
 } from "./harness/pipeline.js";
 
 /**
@@ -276,18 +277,14 @@ async function paymentChange(
   paymentId: number = PAYMENT,
 ): Promise<void> {
   if (step === "insert") {
-    const [sub] = await sourceQuery<{ user_id: number; subscription_id: number }>(
-      run.run,
-      "crm",
-      "SELECT user_id, subscription_id FROM crm_subscriptions ORDER BY subscription_id LIMIT 1",
-    );
-    await sourceQuery(
-      run.run,
-      "crm",
-      `INSERT INTO crm_payments (payment_id, user_id, subscription_id, payment_date, amount, payment_method, status, description, created_at)
-       VALUES ($1, $2, $3, '2026-10-20 08:00:00+00', 777.00, 'card', 'pending', 'rebalance test', '2026-10-20 08:00:01+00')`,
-      [paymentId, sub?.user_id, sub?.subscription_id],
-    );
+    await insertTestPayment(run.run, {
+      id: paymentId,
+      status: "pending",
+      amount: "777.00",
+      description: "rebalance test",
+      paidAt: "2026-10-20 08:00:00+00",
+      createdAt: "2026-10-20 08:00:01+00",
+    });
   } else {
     await sourceQuery(run.run, "crm", "UPDATE crm_payments SET status = 'success' WHERE payment_id = $1", [
       paymentId,

@@ -292,6 +292,41 @@ export async function tableRows(clickhouse: ClickHouseClient, qualifiedTable: st
 export const seconds = (started: number): string => `${((performance.now() - started) / 1000).toFixed(1)} s`;
 
 /** Rows of a query on one of the run's source databases. */
+/** Inserts a payment of the first subscription of crm_db (a change a test can follow through the marts). */
+export async function insertTestPayment(
+  run: CdcRun,
+  payment: {
+    id: number;
+    status: string;
+    amount: string;
+    description: string;
+    paidAt: string;
+    createdAt: string;
+  },
+): Promise<void> {
+  const [sub] = await sourceQuery<{ user_id: number; subscription_id: number }>(
+    run,
+    "crm",
+    "SELECT user_id, subscription_id FROM crm_subscriptions ORDER BY subscription_id LIMIT 1",
+  );
+  await sourceQuery(
+    run,
+    "crm",
+    `INSERT INTO crm_payments (payment_id, user_id, subscription_id, payment_date, amount, payment_method, status, description, created_at)
+     VALUES ($1, $2, $3, $4, $5, 'card', $6, $7, $8)`,
+    [
+      payment.id,
+      sub?.user_id,
+      sub?.subscription_id,
+      payment.paidAt,
+      payment.amount,
+      payment.status,
+      payment.description,
+      payment.createdAt,
+    ],
+  );
+}
+
 export async function sourceQuery<T extends pg.QueryResultRow>(
   run: CdcRun,
   source: "crm" | "telemetry",
