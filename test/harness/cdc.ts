@@ -123,10 +123,12 @@ export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
+  options: { probeErrors?: "retry" | "throw" } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  const attempt = options.probeErrors === "throw" ? probe : () => probe().catch(() => undefined);
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await attempt();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));

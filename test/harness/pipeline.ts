@@ -490,18 +490,8 @@ export async function groupAssignments(
 }
 
 /** Polls `probe` until it returns a value; unlike `waitFor`, an error thrown by the probe fails at once. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
+export function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  return waitFor(what, probe, timeoutMs, { probeErrors: "throw" });
 }
 
 /**

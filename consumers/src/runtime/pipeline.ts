@@ -225,13 +225,13 @@ export class MartsPipeline {
     this.memberId = memberId;
     const { clickhouse, config } = this.deps;
     const db = config.clickhouse.database;
-    const retry = <T>(what: string, work: () => Promise<T>) =>
-      retryTransient(what, work, { maxMs: config.retryMaxMs, signal: this.abort.signal });
-    const claims = await retry("claiming partitions", () =>
+    const claims = await this.retry("claiming partitions", () =>
       claimPartitions(clickhouse, db, config.group, memberId, assigned),
     );
     this.claims = new Map(claims.map((c) => [partitionKey(c.topic, c.partition), c]));
-    const rows = await retry("reading pipeline progress", () => readProgress(clickhouse, db, config.group));
+    const rows = await this.retry("reading pipeline progress", () =>
+      readProgress(clickhouse, db, config.group),
+    );
     this.progress = new Map(rows.map((row) => [partitionKey(row.topic, row.partition), resumePoint(row)]));
     this.reloadNeeded = false;
   }
@@ -240,13 +240,13 @@ export class MartsPipeline {
   private async reclaim(state: PartitionState): Promise<void> {
     const { clickhouse, config } = this.deps;
     const db = config.clickhouse.database;
-    const retry = <T>(what: string, work: () => Promise<T>) =>
-      retryTransient(what, work, { maxMs: config.retryMaxMs, signal: this.abort.signal });
     const target = { topic: state.topic, partition: state.partition };
-    const [claim] = await retry("claiming partitions", () =>
+    const [claim] = await this.retry("claiming partitions", () =>
       claimPartitions(clickhouse, db, config.group, this.memberId, [target]),
     );
-    const rows = await retry("reading pipeline progress", () => readProgress(clickhouse, db, config.group));
+    const rows = await this.retry("reading pipeline progress", () =>
+      readProgress(clickhouse, db, config.group),
+    );
     const row = rows.find((r) => r.topic === state.topic && r.partition === state.partition);
     const key = partitionKey(state.topic, state.partition);
     if (claim) this.claims.set(key, claim);
@@ -369,21 +369,12 @@ export class MartsPipeline {
   /** Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's claim. */
   private async applyChunk(state: PartitionState, chunk: BufferedRecord[]): Promise<boolean> {
     const { config, clickhouse, decoder } = this.deps;
-    const retry = <T>(what: string, work: () => Promise<T>): Promise<T> =>
-      retryTransient(what, work, {
-        maxMs: config.retryMaxMs,
-        signal: this.abort.signal,
-        onRetry: (attempt, error) => {
-          if (attempt === 1 || attempt % 10 === 0)
-            this.deps.log(`${what}: transient failure #${attempt}, retrying: ${(error as Error).message}`);
-        },
-      });
     const mapped: MappedChange[] = [];
     const letters: DeadLetter[] = [];
     for (const record of chunk) {
       const position = { topic: state.topic, partition: state.partition, offset: record.offset };
       try {
-        const envelope = await retry("decoding", () => decoder.decodeValue(record.value));
+        const envelope = await this.retry("decoding", () => decoder.decodeValue(record.value));
         mapped.push(mapChange(state.topic, envelope, position));
       } catch (error) {
         const cause = (error as { cause?: unknown }).cause ?? error;
@@ -421,18 +412,18 @@ export class MartsPipeline {
     };
     const collected = collectChunk(mapped);
     const db = config.clickhouse.database;
-    await retry("recording intent", () => recordIntent(clickhouse, db, range));
+    await this.retry("recording intent", () => recordIntent(clickhouse, db, range));
     // The fence: checked after the intent is recorded. A member that claimed the partition before
     // this check makes it fail; one that claims it later reads this intent and redoes exactly this
     // chunk (the same dedup token).
-    if (!(await retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
+    if (!(await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
       return false;
     const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
-    await retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
+    await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
     if (collected.watermarks.length)
-      await retry("recording watermarks", () => recordWatermarks(clickhouse, db, collected.watermarks));
+      await this.retry("recording watermarks", () => recordWatermarks(clickhouse, db, collected.watermarks));
     if (letters.length) {
-      await retry("publishing dead letters", () =>
+      await this.retry("publishing dead letters", () =>
         publishDeadLetters(this.producer, config.dlqTopic, letters),
       );
       for (const letter of letters) {
@@ -441,7 +432,7 @@ export class MartsPipeline {
         );
       }
     }
-    await retry("recording applied", () => recordApplied(clickhouse, db, range));
+    await this.retry("recording applied", () => recordApplied(clickhouse, db, range));
     for (const table of collected.rebuild) {
       this.deps.log(
         `TRUNCATE of ${table} at ${state.topic}:${state.partition}:${last}: its marts need a replay (npm run replay)`,
@@ -452,6 +443,18 @@ export class MartsPipeline {
     this.stats.deadLetters += letters.length;
     this.stats.lastFlushAt = Date.now();
     return true;
+  }
+
+  /** Retries transient failures with backoff until CONSUMER_RETRY_MAX_MS or stop(), logging some attempts. */
+  private retry<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return retryTransient(what, work, {
+      maxMs: this.deps.config.retryMaxMs,
+      signal: this.abort.signal,
+      onRetry: (attempt, error) => {
+        if (attempt === 1 || attempt % 10 === 0)
+          this.deps.log(`${what}: transient failure #${attempt}, retrying: ${(error as Error).message}`);
+      },
+    });
   }
 
   private fail(error: unknown): void {

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { insertJsonRows } from "../../../clickhouse/insert.js";
 import { assertDatabaseName } from "../../../clickhouse/sql.js";
 import { watermarkRow } from "../mapping/collect.js";
+import { partitionKey } from "../runtime/partition-state.js";
 import type { Watermark } from "../mapping/types.js";
 
 export interface ChunkRange {
@@ -154,12 +155,12 @@ export async function claimPartitions(
 ): Promise<Claim[]> {
   if (partitions.length === 0) return [];
   const newest = new Map(
-    (await readClaims(client, database, group)).map((c) => [`${c.topic}\u0000${c.partition}`, c.epoch]),
+    (await readClaims(client, database, group)).map((c) => [partitionKey(c.topic, c.partition), c.epoch]),
   );
   const claims = partitions.map(({ topic, partition }) => ({
     topic,
     partition,
-    epoch: (newest.get(`${topic}\u0000${partition}`) ?? 0n) + 1n,
+    epoch: (newest.get(partitionKey(topic, partition)) ?? 0n) + 1n,
     member,
   }));
   await insertJsonRows(
