@@ -13,6 +13,7 @@ import { buildEnvelope } from "../consumers/src/mapping/debezium-envelope.js";
 import { collectChunk, mapChange } from "../consumers/src/mapping/index.js";
 import { formatReconcileResult, reconcile, type ReconcileResult } from "../consumers/src/reconcile/index.js";
 import { chunkToken, insertMapped } from "../consumers/src/sink/clickhouse-sink.js";
+import { repairChunk } from "../consumers/src/sink/crash-repair.js";
 import {
   claimPartitions,
   holdsClaim,
@@ -403,6 +404,8 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
   let ch: ClickHouseClient;
   let rec: ChangeRecorder;
   let applied: Recorded[][] = [];
+  /** A chunk inserted under two tokens: what a part committed without its dedup entry leaves. */
+  let doubled: Recorded[] = [];
   const range = { from: "2023-12", to: "2024-04" };
 
   const check = (options: { from?: string; to?: string } = range): Promise<ReconcileResult> =>
@@ -557,6 +560,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       status: "success",
     });
     const [chunk] = rec.chunksSince(mark, 3) as [Recorded[]];
+    doubled = chunk;
     await applyChunk(ch, database, chunk);
     expect((await check()).differenceCount).toBe(0);
 
@@ -583,6 +587,174 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     ]);
     expect(formatReconcileResult(result)).toContain('total_payments: oracle "3499.00", mart "6998.00"');
   });
+  it("crash repair: chunks applied twice, lost, or corrupted down their chain end equal to the oracle; a second repair changes nothing", async () => {
+    const rowsOf = (chunk: Recorded[]) =>
+      collectChunk(
+        chunk.map((r) => mapChange(r.topic, r.envelope, { topic: r.topic, partition: 0, offset: r.offset })),
+      ).rows;
+    const single = async (apply: () => Promise<void>) => {
+      const mark = rec.records.length;
+      await apply();
+      const chunks = rec.chunksSince(mark, 100);
+      expect(chunks).toHaveLength(1);
+      return chunks[0] as Recorded[];
+    };
+    // Lost: a dedup entry written without its part (older releases' order) drops the redo.
+    const events = await single(async () => {
+      await rec.insert("telemetry_db", "telemetry_events", {
+        event_id: 30,
+        prosthetic_id: 2,
+        event_type: "power_on",
+        event_timestamp: "2024-03-15T08:00:00Z",
+        severity: "info",
+      });
+      await rec.insert("telemetry_db", "telemetry_events", {
+        event_id: 31,
+        prosthetic_id: 2,
+        event_type: "power_off",
+        event_timestamp: "2024-03-15T10:00:00Z",
+        severity: "info",
+      });
+      await rec.update(
+        "telemetry_db",
+        "telemetry_events",
+        { event_id: 21 },
+        { event_timestamp: "2024-01-10T07:00:00Z" },
+      );
+    });
+    // Applied once, but a table down the chain holds a block twice (daily, and so monthly, of Feb).
+    const samples = await single(async () => {
+      await rec.insert("telemetry_db", "raw_telemetry", {
+        sample_id: 11,
+        chip_id: "CHIP-1",
+        event_time: "2024-02-01T02:00:00Z",
+        response_time_ms: 52,
+        battery_level: 76,
+        error_code: 0,
+      });
+      await rec.update("telemetry_db", "raw_telemetry", { sample_id: 5 }, { battery_level: 70 });
+      await rec.delete("telemetry_db", "raw_telemetry", { sample_id: 9 });
+    });
+    await applyChunk(ch, database, samples);
+    await ch.command({
+      query: `INSERT INTO ${database}.chip_daily_stats SELECT * FROM ${database}.chip_daily_stats WHERE toYYYYMM(day) = 202402`,
+      clickhouse_settings: {
+        insert_deduplicate: 0,
+        insert_deduplication_token: "",
+        deduplicate_blocks_in_dependent_materialized_views: 0,
+      },
+    });
+    // Twice, on the chain without month partitions (subscriptions fan out over months).
+    const subscriptions = await single(() =>
+      rec.update("crm_db", "crm_subscriptions", { subscription_id: 4 }, { monthly_cost: "3999.00" }),
+    );
+    await applyChunk(ch, database, subscriptions);
+    await applyChunk(ch, database, subscriptions, `${tokenOf(subscriptions)}:twice`);
+    // Applied exactly once: the repair finds nothing to compensate.
+    const battery = await single(() =>
+      rec.insert("telemetry_db", "battery_metrics", {
+        metric_id: 13,
+        prosthetic_id: 2,
+        metric_timestamp: "2024-03-15T09:00:00Z",
+        charge_level: 55.5,
+        current_ma: -42.25,
+        is_charging: false,
+      }),
+    );
+    await applyChunk(ch, database, battery);
+
+    const broken = await check();
+    expect(
+      [...new Set(broken.marts.filter((m) => m.differences.length > 0).map((m) => m.mart))].sort(),
+    ).toEqual([
+      "report_prosthetic_monthly_metrics",
+      "report_user_monthly_metrics",
+      "user_daily_reports",
+      "user_prosthesis_stats_daily",
+      "user_prosthesis_stats_monthly",
+    ]);
+
+    const repaired = [];
+    for (const chunk of [doubled, events, samples, subscriptions, battery]) {
+      const summary = await repairChunk(ch, database, rowsOf(chunk), "p0");
+      repaired.push({ dimensionRows: summary.dimensionRows, changeTables: summary.changeTables });
+    }
+    expect(repaired).toEqual([
+      {
+        dimensionRows: 0,
+        changeTables: [
+          {
+            table: "payment_changes",
+            compensatingRows: 1,
+            rebuilt: ["202403"],
+            downstream: ["user_payment_daily", "user_payment_monthly"],
+          },
+        ],
+      },
+      {
+        dimensionRows: 0,
+        changeTables: [
+          {
+            table: "telemetry_event_changes",
+            compensatingRows: 4,
+            rebuilt: ["202401", "202403"],
+            downstream: ["prosthetic_event_daily", "prosthetic_event_monthly"],
+          },
+        ],
+      },
+      {
+        dimensionRows: 0,
+        changeTables: [
+          {
+            table: "raw_telemetry_changes",
+            compensatingRows: 0,
+            rebuilt: ["202402", "202403"],
+            downstream: ["chip_hourly_stats", "chip_daily_stats", "chip_monthly_stats"],
+          },
+        ],
+      },
+      {
+        dimensionRows: 1,
+        changeTables: [
+          {
+            table: "subscription_changes",
+            compensatingRows: 2,
+            rebuilt: ["all"],
+            downstream: ["user_subscription_monthly_deltas"],
+          },
+        ],
+      },
+      {
+        dimensionRows: 0,
+        changeTables: [
+          {
+            table: "battery_metric_changes",
+            compensatingRows: 0,
+            rebuilt: ["202403"],
+            downstream: ["prosthetic_battery_daily", "prosthetic_battery_monthly"],
+          },
+        ],
+      },
+    ]);
+    const result = await check();
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+
+    // A repair interrupted by another crash is run again from the start: it must change nothing.
+    for (const chunk of [doubled, events, samples, subscriptions, battery]) {
+      const again = await repairChunk(ch, database, rowsOf(chunk), "p0");
+      expect(again.changeTables.map((t) => t.compensatingRows)).toEqual([0]);
+    }
+    const rerun = await check();
+    expect(rerun.differenceCount, formatReconcileResult(rerun)).toBe(0);
+    // The scratch tables are gone.
+    const scratch = await ch.query({
+      query: `SELECT name FROM system.tables WHERE database = {db:String} AND name LIKE 'repair\\_%'`,
+      query_params: { db: database },
+      format: "JSONEachRow",
+    });
+    expect(await scratch.json()).toEqual([]);
+  });
+
   it("keeps consumer progress (applied beats its intent, a later chunk beats both) and watermarks", async () => {
     const chunk = (first: bigint, last: bigint) => ({
       group,

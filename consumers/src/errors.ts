@@ -10,7 +10,8 @@ export type ConsumerErrorCode =
   | "CLICKHOUSE_UNAVAILABLE"
   | "TOPICS_MISSING"
   | "PROGRESS_NOT_LOADED"
-  | "PARTITION_NOT_CLAIMED";
+  | "PARTITION_NOT_CLAIMED"
+  | "REPAIR_UNSUPPORTED";
 
 export class ConsumerError extends Error {
   constructor(

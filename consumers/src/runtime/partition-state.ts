@@ -1,21 +1,37 @@
 import type { BufferedRecord } from "./chunking.js";
 
+/** Where a partition resumes (pipeline.ts resumePoint). */
+export interface ResumePoint {
+  nextOffset: bigint;
+  /** Last offset of an open intent, redone as exactly the same chunk. */
+  forcedLast: bigint | undefined;
+  /** The claim under which that intent was recorded (whose writer may have died mid-insert). */
+  intentClaim: bigint | undefined;
+}
+
 /** What the consumer holds for one assigned partition, with a lock so that timer and fetch flushes serialise. */
 export class PartitionState {
   records: BufferedRecord[] = [];
   /** Another member claimed the partition: ignore it until the next join. */
   fenced = false;
   fencedAt = 0;
+  /** First offset not yet applied to ClickHouse (from partition_progress); undefined = none recorded. */
+  nextOffset: bigint | undefined;
+  /** Last offset of an open intent that must be redone as exactly the same chunk. */
+  forcedLast: bigint | undefined;
+  /** The claim that recorded that intent. */
+  intentClaim: bigint | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly topic: string,
     readonly partition: number,
-    /** First offset not yet applied to ClickHouse (from partition_progress); undefined = none recorded. */
-    public nextOffset: bigint | undefined,
-    /** Last offset of an open intent that must be redone as exactly the same chunk. */
-    public forcedLast: bigint | undefined,
-  ) {}
+    resume: ResumePoint | undefined,
+  ) {
+    this.nextOffset = resume?.nextOffset;
+    this.forcedLast = resume?.forcedLast;
+    this.intentClaim = resume?.intentClaim;
+  }
 
   /** Runs `work` after every earlier piece of work on this partition. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {

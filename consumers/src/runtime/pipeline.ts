@@ -12,7 +12,9 @@ import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
 import { collectChunk, mapChange, MappingError, type MappedChange } from "../mapping/index.js";
 import { chunkToken, insertMapped } from "../sink/clickhouse-sink.js";
+import { formatRepair, repairChunk } from "../sink/crash-repair.js";
 import {
+  claimMember,
   claimPartitions,
   holdsClaim,
   readProgress,
@@ -26,7 +28,7 @@ import {
 import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js";
 import { publishDeadLetters, type DeadLetter } from "./dead-letters.js";
 import type { RecordDecoder } from "./decode.js";
-import { partitionKey, PartitionState } from "./partition-state.js";
+import { partitionKey, PartitionState, type ResumePoint } from "./partition-state.js";
 import { retryTransient } from "./retry.js";
 
 export interface PipelineStats {
@@ -54,12 +56,17 @@ export function sourceTopics(prefix: string): string[] {
 }
 
 /** Where a partition resumes: after an applied chunk, or at an open intent, redone as exactly that range. */
-export const resumePoint = (
-  row: PartitionProgress,
-): { nextOffset: bigint; forcedLast: bigint | undefined } =>
+export const resumePoint = (row: PartitionProgress): ResumePoint =>
   row.status === "intent"
-    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset }
-    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined };
+    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset, intentClaim: row.claimEpoch }
+    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined, intentClaim: undefined };
+
+/**
+ * Kafka member ids of the pipelines alive in this process. With the embedded engine only this
+ * process can write the ClickHouse directory, so an open intent recorded by any other member was
+ * left by a process that died: its chunk is repaired instead of redone (sink/crash-repair.ts).
+ */
+const liveMembers = new Set<string>();
 
 /** How long a fenced partition that kafkajs still assigns to this member waits before claiming it again. */
 const FENCE_RECOVERY_MS = 20_000;
@@ -89,7 +96,9 @@ export class MartsPipeline {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly partitions = new Map<string, PartitionState>();
-  private progress = new Map<string, { nextOffset: bigint; forcedLast: bigint | undefined }>();
+  private progress = new Map<string, ResumePoint>();
+  /** Every member id this pipeline had (a rejoin gets a new one); see liveMembers. */
+  private readonly memberIds: string[] = [];
   private reloadNeeded = true;
   /** The reload started by the latest GROUP_JOIN (claims, then progress). */
   private reloading: Promise<void> = Promise.resolve();
@@ -125,6 +134,8 @@ export class MartsPipeline {
       // recorded, the sooner a previous owner with a chunk in flight is fenced off.
       this.reloadNeeded = true;
       const { memberId, memberAssignment } = event.payload;
+      this.memberIds.push(memberId);
+      liveMembers.add(memberId);
       const assigned = Object.entries(memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => ({ topic, partition })),
       );
@@ -179,6 +190,7 @@ export class MartsPipeline {
     await Promise.all([...this.partitions.values()].map((p) => p.idle()));
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
+    for (const id of this.memberIds) liveMembers.delete(id);
   }
 
   private async waitForTopics(topics: string[]): Promise<void> {
@@ -250,8 +262,7 @@ export class MartsPipeline {
     const row = rows.find((r) => r.topic === state.topic && r.partition === state.partition);
     const key = partitionKey(state.topic, state.partition);
     if (claim) this.claims.set(key, claim);
-    const resume = row ? resumePoint(row) : undefined;
-    const resumed = new PartitionState(state.topic, state.partition, resume?.nextOffset, resume?.forcedLast);
+    const resumed = new PartitionState(state.topic, state.partition, row ? resumePoint(row) : undefined);
     this.partitions.set(key, resumed);
     this.consumer.seek({ ...target, offset: (resumed.nextOffset ?? 0n).toString() });
     this.deps.log(
@@ -264,7 +275,7 @@ export class MartsPipeline {
     let state = this.partitions.get(key);
     if (!state) {
       const recorded = this.progress.get(key);
-      state = new PartitionState(topic, partition, recorded?.nextOffset, recorded?.forcedLast);
+      state = new PartitionState(topic, partition, recorded);
       this.partitions.set(key, state);
     }
     return state;
@@ -341,7 +352,9 @@ export class MartsPipeline {
     });
     if (size === 0) return false;
     const chunk = state.records.slice(0, size);
-    if (!(await this.applyChunk(state, chunk))) {
+    // The chunk is exactly an open intent's range when one is being redone (nextChunkSize).
+    const redoOf = state.forcedLast !== undefined ? state.intentClaim : undefined;
+    if (!(await this.applyChunk(state, chunk, redoOf))) {
       // Another member claimed this partition since this member's claim: it owns it now (this member
       // is about to be told of the rebalance). Drop what is buffered and leave the partition alone
       // until the next join.
@@ -358,16 +371,43 @@ export class MartsPipeline {
     const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
     state.nextOffset = last + 1n;
     state.forcedLast = undefined;
-    await this.consumer
-      .commitOffsets([{ topic: state.topic, partition: state.partition, offset: (last + 1n).toString() }])
-      .catch((error: unknown) =>
-        this.deps.log(`offset commit skipped (${(error as Error).message}); ClickHouse keeps the position`),
-      );
+    state.intentClaim = undefined;
+    await this.commit(state, last + 1n);
     return true;
   }
 
-  /** Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's claim. */
-  private async applyChunk(state: PartitionState, chunk: BufferedRecord[]): Promise<boolean> {
+  /** Commits a Kafka offset; ClickHouse's progress stays the truth, so a failed commit is only logged. */
+  private async commit(state: PartitionState, offset: bigint): Promise<void> {
+    await this.consumer
+      .commitOffsets([{ topic: state.topic, partition: state.partition, offset: offset.toString() }])
+      .catch((error: unknown) =>
+        this.deps.log(`offset commit skipped (${(error as Error).message}); ClickHouse keeps the position`),
+      );
+  }
+
+  /**
+   * True when the open intent recorded under `claimEpoch` was left by a process that died: with the
+   * embedded engine, any member not alive in this process. A ClickHouse server outlives its clients,
+   * so there a redo with the chunk's tokens is enough (docs/consumers.md "Crash repair").
+   */
+  private async writerDied(state: PartitionState, claimEpoch: bigint): Promise<boolean> {
+    const { clickhouse, config } = this.deps;
+    if (config.clickhouse.url) return false;
+    const writer = await this.retry("reading the intent's claim", () =>
+      claimMember(clickhouse, config.clickhouse.database, config.group, state, claimEpoch),
+    );
+    return writer === undefined || !liveMembers.has(writer);
+  }
+
+  /**
+   * Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's
+   * claim. `redoOf`: the claim of the open intent this chunk redoes, if it is one.
+   */
+  private async applyChunk(
+    state: PartitionState,
+    chunk: BufferedRecord[],
+    redoOf: bigint | undefined,
+  ): Promise<boolean> {
     const { config, clickhouse, decoder } = this.deps;
     const mapped: MappedChange[] = [];
     const letters: DeadLetter[] = [];
@@ -418,8 +458,15 @@ export class MartsPipeline {
     // chunk (the same dedup token).
     if (!(await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
       return false;
-    const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
-    await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
+    if (redoOf !== undefined && (await this.writerDied(state, redoOf))) {
+      const summary = await this.retry("repairing chunk", () =>
+        repairChunk(clickhouse, db, collected.rows, `p${state.partition}`),
+      );
+      this.deps.log(`${state.topic}:${state.partition}: ${formatRepair(first, last, summary)}`);
+    } else {
+      const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
+      await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
+    }
     if (collected.watermarks.length)
       await this.retry("recording watermarks", () => recordWatermarks(clickhouse, db, collected.watermarks));
     if (letters.length) {

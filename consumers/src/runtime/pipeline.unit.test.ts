@@ -71,9 +71,17 @@ describe("needsRejoin", () => {
 describe("resumePoint", () => {
   const row = { group: "g", topic: "t", partition: 0, claimEpoch: 3n, firstOffset: 10n, lastOffset: 19n };
   it("resumes after an applied chunk", () => {
-    expect(resumePoint({ ...row, status: "applied" })).toEqual({ nextOffset: 20n, forcedLast: undefined });
+    expect(resumePoint({ ...row, status: "applied" })).toEqual({
+      nextOffset: 20n,
+      forcedLast: undefined,
+      intentClaim: undefined,
+    });
   });
   it("redoes an open intent as exactly its range", () => {
-    expect(resumePoint({ ...row, status: "intent" })).toEqual({ nextOffset: 10n, forcedLast: 19n });
+    expect(resumePoint({ ...row, status: "intent" })).toEqual({
+      nextOffset: 10n,
+      forcedLast: 19n,
+      intentClaim: 3n,
+    });
   });
 });

@@ -178,6 +178,25 @@ export async function claimPartitions(
   return claims;
 }
 
+/** The member that made claim `epoch` on a partition; undefined when no such claim was recorded. */
+export async function claimMember(
+  client: ClickHouseClient,
+  database: string,
+  group: string,
+  target: TopicPartition,
+  epoch: bigint,
+): Promise<string | undefined> {
+  const result = await client.query({
+    query: `SELECT member FROM ${assertDatabaseName(database)}.partition_claims
+            WHERE consumer_group = {group:String} AND topic = {topic:String}
+              AND partition = {partition:UInt32} AND claim_epoch = {epoch:UInt64}
+            ORDER BY member DESC LIMIT 1`,
+    query_params: { group, topic: target.topic, partition: target.partition, epoch: epoch.toString() },
+    format: "JSONEachRow",
+  });
+  return (await result.json<{ member: string }>())[0]?.member;
+}
+
 /** True when `claim` is still the newest claim of its partition (no other member claimed it since). */
 export async function holdsClaim(
   client: ClickHouseClient,
