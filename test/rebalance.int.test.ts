@@ -4,10 +4,13 @@ import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
 import { simulate } from "../scripts/simulate/index.js";
-import { topicRecordCount } from "./harness/cdc.js";
+import { HEARTBEAT_TABLE } from "../connectors/sources.js";
+import { topicRecordCount, withAdmin } from "./harness/cdc.js";
 import {
   assertHealthy,
+  consumerLag,
   endOffsets,
+  totalLag,
   groupAssignments,
   openPipelineRun,
   reconcileRun,
@@ -250,6 +253,44 @@ describe("rebalance", () => {
     expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
     expect(c.log.lines.filter((l) => l.includes(fenced))).toHaveLength(1);
   }, 240_000);
+});
+
+describe("restart", () => {
+  it("a member whose group offsets lag ClickHouse's progress (a kill between `applied` and the offset commit) commits the position: lag reaches zero on idle topics, nothing applied twice", async () => {
+    const { run, config, clickhouse, database } = ctx;
+    await Promise.all(ctx.pipelines.map((p) => p.stop()));
+    // Everything applied in ClickHouse (also when this test runs alone), then the group is empty.
+    const applier = await ctx.startPipeline("applier");
+    await waitForDrain(run, config.group, { pipelines: [applier] });
+    await applier.stop();
+    // The data topics stay idle from here on; heartbeat topics keep growing and commit anyway.
+    const idle = sourceTopics(run.topicPrefix).filter((t) => !t.endsWith(`.${HEARTBEAT_TABLE}`));
+    const ends = await endOffsets(run, idle);
+    // The group's committed offsets back to 0: every record is applied in ClickHouse, none committed.
+    await withAdmin(run, async (admin) => {
+      for (const topic of idle) {
+        const partitions = [...ends.keys()]
+          .filter((k) => k.startsWith(`${topic}:`))
+          .map((k) => ({ partition: Number(k.slice(topic.length + 1)), offset: "0" }));
+        await admin.setOffsets({ groupId: config.group, topic, partitions });
+      }
+    });
+    expect(totalLag(await consumerLag(run, config.group, idle))).toBe(
+      [...ends.values()].reduce((n, end) => n + Number(end), 0),
+    );
+
+    const e = await ctx.startPipeline("e");
+    await until(
+      "the group's lag on the idle data topics at zero",
+      async () => {
+        assertHealthy([e]);
+        return totalLag(await consumerLag(run, config.group, idle)) === 0 ? true : undefined;
+      },
+      60_000,
+    );
+    const result = await reconcileRun(run, clickhouse, database);
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+  }, 180_000);
 });
 
 /** A record decoder that waits `delayMs` after decoding a payment or an event, and notes their topics. */

@@ -15,6 +15,8 @@ export class PartitionState {
   /** Another member claimed the partition: ignore it until the next join. */
   fenced = false;
   fencedAt = 0;
+  /** The Kafka offset was committed up to nextOffset after skipping records below it. */
+  positionCommitted = false;
   /** First offset not yet applied to ClickHouse (from partition_progress); undefined = none recorded. */
   nextOffset: bigint | undefined;
   /** Last offset of an open intent that must be redone as exactly the same chunk. */

@@ -301,10 +301,21 @@ export class MartsPipeline {
       return;
     }
     const now = Date.now();
+    let below = false;
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
-      if (!acceptRecord(state.records, state.nextOffset, offset)) continue;
+      if (!acceptRecord(state.records, state.nextOffset, offset)) {
+        below ||= state.nextOffset !== undefined && offset < state.nextOffset;
+        continue;
+      }
       state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
+    }
+    // Records below ClickHouse's position: applied by a run killed before it committed their
+    // offsets. Commit the position now, or the group's lag stays above zero while the partition is
+    // idle (nothing new would ever commit past them).
+    if (below && !state.positionCommitted && state.nextOffset !== undefined) {
+      state.positionCommitted = true;
+      await this.commit(state, state.nextOffset);
     }
     // Flushing here, while the fetch loop waits, is the backpressure: a slow ClickHouse pauses reading.
     // kafkajs heartbeats only between batches: keep the session alive while chunks are applied.
