@@ -5,6 +5,7 @@ import pg from "pg";
 import { SOURCES } from "../connectors/sources.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { startPipeline } from "../consumers/src/runtime/run.js";
+import { CHANGE_TABLES, martChain, rebuildChain } from "../consumers/src/sink/crash-repair.js";
 import { generate } from "../scripts/generate/index.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
@@ -13,7 +14,8 @@ import { consumerOverrides } from "./config.js";
 
 /**
  * `npm run bench`: consumer throughput from a pre-filled topic, end-to-end freshness (PostgreSQL
- * commit -> row visible in ClickHouse) under `simulate --rate 1000`, and the process's memory.
+ * commit -> row visible in ClickHouse) under `simulate --rate 1000`, the process's memory, and the
+ * worst-case crash repair (every mart chain rebuilt from its change table).
  * Needs the native stack (`npm run stack -- up`). Results: bench/results/pipeline-<date>.md.
  */
 const FRESHNESS_RATE = 1000;
@@ -129,6 +131,26 @@ try {
   }
   const summary = await load;
   await crm.end();
+
+  // Crash repair, worst case: a chunk that touched every month of every change table, so every
+  // chain is rebuilt whole from its change table (docs/consumers.md "Crash repair").
+  await pipeline.pipeline.stop();
+  const rebuilds: string[] = [];
+  let rebuildMs = 0;
+  for (const root of CHANGE_TABLES) {
+    const chain = await martChain(client, "reports", root);
+    const result = await client.query({
+      query: `SELECT count() AS n, groupUniqArray(_partition_id) AS ids FROM reports.${root}`,
+      format: "JSONEachRow",
+    });
+    const [stats] = await result.json<{ n: string; ids: string[] }>();
+    const rebuildStarted = Date.now();
+    await rebuildChain(client, "reports", chain, chain.monthAligned ? (stats?.ids ?? []) : "all");
+    const ms = Date.now() - rebuildStarted;
+    rebuildMs += ms;
+    rebuilds.push(`${root} ${stats?.n} rows, ${chain.downstream.length} tables: ${ms} ms`);
+  }
+  log(`crash repair worst case: every chain rebuilt in ${rebuildMs} ms (${rebuilds.join("; ")})`);
   await pipeline.close();
   samples.sort((a, b) => a - b);
   const p50 = percentile(samples, 50);
@@ -154,6 +176,7 @@ try {
     `| consumer throughput from pre-filled topics (${end} records, seed data scale 1, start-up included) | ${throughput} records/s (${drainS.toFixed(1)} s) |`,
     `| freshness, commit -> visible in ClickHouse, under simulate --rate ${FRESHNESS_RATE} (achieved ${summary.achievedRate.toFixed(0)}/s, ${FRESHNESS_SECONDS} s, ${samples.length} markers) | p50 ${p50} ms, p95 ${p95} ms, max ${samples.at(-1)} ms |`,
     `| peak RSS of the process (consumer + embedded ClickHouse) | ${rssAfterDrain} MiB after the drain, ${peakRssMiB} MiB overall |`,
+    `| crash repair worst case: every mart chain rebuilt from its change table (a chunk touching every month) | ${(rebuildMs / 1000).toFixed(1)} s (${rebuilds.join("; ")}) |`,
     "",
   ].join("\n");
   mkdirSync(path.join("bench", "results"), { recursive: true });

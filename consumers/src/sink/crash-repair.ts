@@ -36,6 +36,11 @@ const NO_DEDUP = {
 /** Tables whose duplicates are harmless: ReplacingMergeTree by version keeps one row per key. */
 const DIMENSION_TABLES: readonly TargetTable[] = targetTables.filter((t) => t.startsWith("dim_"));
 
+/** Signed change tables: the roots of the materialized-view chains. */
+export const CHANGE_TABLES: readonly TargetTable[] = targetTables.filter(
+  (t) => !DIMENSION_TABLES.includes(t),
+);
+
 const MONTH_PARTITION = /^toYYYYMM\(\w+\)$/;
 
 interface TableInfo {
@@ -291,9 +296,9 @@ export async function repairChunk(
     dimensionRows += block.length;
   }
   const changeTables: ChangeTableRepair[] = [];
-  for (const table of targetTables) {
+  for (const table of CHANGE_TABLES) {
     const block = rows[table];
-    if (DIMENSION_TABLES.includes(table) || !block?.length) continue;
+    if (!block?.length) continue;
     const chain = await martChain(client, db, table);
     const scratch = assertDatabaseName(`repair_${table}_${scratchSuffix}`);
     const { compensatingRows, partitions } = await reconcileChangeTable(client, db, chain, block, scratch);
