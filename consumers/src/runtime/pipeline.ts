@@ -469,7 +469,9 @@ export class MartsPipeline {
     // chunk (the same dedup token).
     if (!(await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
       return false;
-    if (redoOf !== undefined && (await this.writerDied(state, redoOf))) {
+    // A chunk without rows (heartbeats, tombstones) has nothing to repair.
+    const hasRows = Object.keys(collected.rows).length > 0;
+    if (redoOf !== undefined && hasRows && (await this.writerDied(state, redoOf))) {
       const summary = await this.retry("repairing chunk", () =>
         repairChunk(clickhouse, db, collected.rows, `p${state.partition}`),
       );
