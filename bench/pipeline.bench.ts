@@ -145,7 +145,7 @@ try {
     });
     const [stats] = await result.json<{ n: string; ids: string[] }>();
     const rebuildStarted = Date.now();
-    await rebuildChain(client, "reports", chain, chain.monthAligned ? (stats?.ids ?? []) : "all");
+    await rebuildChain(client, "reports", chain, stats?.ids ?? []);
     const ms = Date.now() - rebuildStarted;
     rebuildMs += ms;
     rebuilds.push(`${root} ${stats?.n} rows, ${chain.downstream.length} tables: ${ms} ms`);

@@ -4,6 +4,17 @@ export type ChValue = string | number | null;
 export type ChRow = Record<string, ChValue>;
 
 /**
+ * Every deduplication setting of an insert, written out (see insertJsonRows): deduplicated by
+ * `token`, also in dependent materialized views; no deduplication at all when it is empty.
+ */
+export const dedupSettings = (token: string) =>
+  ({
+    insert_deduplicate: token === "" ? 0 : 1,
+    insert_deduplication_token: token,
+    deduplicate_blocks_in_dependent_materialized_views: token === "" ? 0 : 1,
+  }) as const;
+
+/**
  * Inserts one block of JSON rows with every deduplication setting written out. The embedded
  * connection turns `clickhouse_settings` into session `SET`s that stick to later statements, so a
  * setting left out here would silently inherit the previous insert's token.
@@ -21,10 +32,6 @@ export async function insertJsonRows(
     table: qualifiedTable,
     values: rows as ChRow[],
     format: "JSONEachRow",
-    clickhouse_settings: {
-      insert_deduplicate: token === "" ? 0 : 1,
-      insert_deduplication_token: token,
-      deduplicate_blocks_in_dependent_materialized_views: token === "" ? 0 : 1,
-    },
+    clickhouse_settings: dedupSettings(token),
   });
 }

@@ -4,11 +4,11 @@ import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
 import { simulate } from "../scripts/simulate/index.js";
-import { HEARTBEAT_TABLE } from "../connectors/sources.js";
 import { topicRecordCount, withAdmin } from "./harness/cdc.js";
 import {
   assertHealthy,
   consumerLag,
+  dataTopics,
   endOffsets,
   totalLag,
   groupAssignments,
@@ -264,7 +264,7 @@ describe("restart", () => {
     await waitForDrain(run, config.group, { pipelines: [applier] });
     await applier.stop();
     // The data topics stay idle from here on; heartbeat topics keep growing and commit anyway.
-    const idle = sourceTopics(run.topicPrefix).filter((t) => !t.endsWith(`.${HEARTBEAT_TABLE}`));
+    const idle = dataTopics(run);
     const ends = await endOffsets(run, idle);
     // The group's committed offsets back to 0: every record is applied in ClickHouse, none committed.
     await withAdmin(run, async (admin) => {

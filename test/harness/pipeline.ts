@@ -7,6 +7,7 @@ import { AssignerProtocol, Kafka, logLevel, type PartitionAssigner } from "kafka
 import pg from "pg";
 import { createClickHouseClient } from "../../clickhouse/client.js";
 import { migrate } from "../../clickhouse/migrate.js";
+import { HEARTBEAT_TABLE } from "../../connectors/sources.js";
 import { loadConsumerConfig, type ConsumerConfig } from "../../consumers/src/config.js";
 import { reconcile, type ReconcileResult } from "../../consumers/src/reconcile/index.js";
 import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
@@ -187,6 +188,10 @@ export interface PartitionLag {
   committed: bigint;
   lag: bigint;
 }
+
+/** The run's source topics without Debezium's heartbeat topics (which keep growing while a test looks). */
+export const dataTopics = (run: CdcRun): string[] =>
+  sourceTopics(run.topicPrefix).filter((t) => !t.endsWith(`.${HEARTBEAT_TABLE}`));
 
 /** End offsets of the run's source topics. */
 export async function endOffsets(run: CdcRun, topics = sourceTopics(run.topicPrefix)) {

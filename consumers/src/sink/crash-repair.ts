@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { insertJsonRows, type ChRow } from "../../../clickhouse/insert.js";
+import { dedupSettings, insertJsonRows, type ChRow } from "../../../clickhouse/insert.js";
 import { assertDatabaseName } from "../../../clickhouse/sql.js";
 import { ConsumerError } from "../errors.js";
 import { targetTables, type RowsByTable, type TargetTable } from "../mapping/types.js";
@@ -27,11 +27,7 @@ import { targetTables, type RowsByTable, type TargetTable } from "../mapping/typ
  */
 
 /** No deduplication in any statement of a repair: the embedded engine keeps settings per session. */
-const NO_DEDUP = {
-  insert_deduplicate: 0,
-  insert_deduplication_token: "",
-  deduplicate_blocks_in_dependent_materialized_views: 0,
-} as const;
+const NO_DEDUP = dedupSettings("");
 
 /** Tables whose duplicates are harmless: ReplacingMergeTree by version keeps one row per key. */
 const DIMENSION_TABLES: readonly TargetTable[] = targetTables.filter((t) => t.startsWith("dim_"));
@@ -228,16 +224,19 @@ async function reconcileChangeTable(
   }
 }
 
-/** Step 3: drops the chain's tables for `partitions` (all of them when not month-aligned) and rebuilds them. */
+/**
+ * Step 3: drops the chain's tables for the month partitions `months` and rebuilds them; a chain not
+ * partitioned by month is truncated and rebuilt whole (`months` unused).
+ */
 export async function rebuildChain(
   client: ClickHouseClient,
   database: string,
   chain: MartChain,
-  partitions: readonly string[] | "all",
+  months: readonly string[],
 ): Promise<void> {
   const db = assertDatabaseName(database);
-  const byMonth = chain.monthAligned && partitions !== "all";
-  const ids = byMonth ? partitions : [];
+  const byMonth = chain.monthAligned;
+  const ids = byMonth ? months : [];
   for (const id of ids) {
     if (!/^\d{6}$/.test(id))
       throw new ConsumerError("REPAIR_UNSUPPORTED", `unexpected partition id "${id}"`, false);
@@ -302,12 +301,11 @@ export async function repairChunk(
     const chain = await martChain(client, db, table);
     const scratch = assertDatabaseName(`repair_${table}_${scratchSuffix}`);
     const { compensatingRows, partitions } = await reconcileChangeTable(client, db, chain, block, scratch);
-    const rebuilt = chain.monthAligned ? partitions : ("all" as const);
-    if (chain.downstream.length) await rebuildChain(client, db, chain, rebuilt);
+    if (chain.downstream.length) await rebuildChain(client, db, chain, partitions);
     changeTables.push({
       table,
       compensatingRows,
-      rebuilt: rebuilt === "all" ? ["all"] : rebuilt,
+      rebuilt: chain.monthAligned ? partitions : ["all"],
       downstream: chain.downstream,
     });
   }
