@@ -4,7 +4,7 @@ import { assertDatabaseName } from "./sql.js";
 /** How far the marts reflect one source database. */
 export interface SourceFreshness {
   source: "crm" | "telemetry";
-  /** ISO-8601 UTC: the source commit time up to which the marts are complete; null before any data. */
+  /** ISO-8601 UTC: the source commit time up to which the marts are complete; null while unknown. */
   dataAsOf: string | null;
   /** now - dataAsOf in seconds (>= 0); null when dataAsOf is null. */
   lagSeconds: number | null;
@@ -19,24 +19,61 @@ export interface Freshness {
 
 const SOURCES = ["crm", "telemetry"] as const;
 
+/**
+ * Per source: the minimum over its data partitions (those the consumer group claimed, heartbeat
+ * topics excluded) of how far each is complete — the newest commit its applied chunks hold
+ * (partition_progress.commit_ts) or, while it had nothing pending at a heartbeat of its source,
+ * that heartbeat's commit (partition_freshness). Both are commit times of applied changes, and
+ * another change may share the same millisecond, so the result is one millisecond earlier. A
+ * partition with neither is unknown, and so is its source. The group is the one that claimed
+ * partitions most recently (one group writes a database).
+ */
+export function freshnessSql(database: string): string {
+  const db = assertDatabaseName(database);
+  return `
+    WITH
+      (SELECT argMax(consumer_group, claimed_at) FROM ${db}.partition_claims) AS current_group,
+      claimed AS (
+        SELECT topic, partition FROM ${db}.partition_claims
+        WHERE consumer_group = current_group AND splitByChar('.', topic)[-1] != 'debezium_heartbeat'
+        GROUP BY topic, partition
+      ),
+      applied AS (
+        SELECT topic, partition, maxIf(commit_ts, status = 'applied') AS at
+        FROM ${db}.partition_progress WHERE consumer_group = current_group
+        GROUP BY topic, partition
+      ),
+      idle AS (
+        SELECT topic, partition, max(complete_to) AS at
+        FROM ${db}.partition_freshness WHERE consumer_group = current_group
+        GROUP BY topic, partition
+      ),
+      per_partition AS (
+        SELECT splitByChar('.', c.topic)[-2] AS source, greatest(a.at, i.at) AS at
+        FROM claimed AS c
+        LEFT JOIN applied AS a ON a.topic = c.topic AND a.partition = c.partition
+        LEFT JOIN idle AS i ON i.topic = c.topic AND i.partition = c.partition
+      )
+    SELECT source, toString(min(at) - toIntervalMillisecond(1)) AS data_as_of, countIf(toUnixTimestamp64Milli(at) = 0) AS unknown
+    FROM per_partition
+    GROUP BY source`;
+}
+
 const toIso = (text: string): string => `${text.replace(" ", "T")}Z`;
 
 /**
  * The freshness every report carries (`data_as_of`, `lag_seconds`), read from the consumers' state
- * in ClickHouse. Per source: the commit time up to which the marts are complete.
+ * in ClickHouse: per source, the commit time up to which every data partition has been applied.
  */
 export async function readFreshness(
   client: ClickHouseClient,
   database: string,
   now: Date = new Date(),
 ): Promise<Freshness> {
-  const result = await client.query({
-    query: `SELECT source, toString(max(commit_ts)) AS commit_ts
-            FROM ${assertDatabaseName(database)}.source_watermarks GROUP BY source`,
-    format: "JSONEachRow",
-  });
+  const result = await client.query({ query: freshnessSql(database), format: "JSONEachRow" });
+  const rows = await result.json<{ source: string; data_as_of: string; unknown: number | string }>();
   const found = new Map(
-    (await result.json<{ source: string; commit_ts: string }>()).map((r) => [r.source, toIso(r.commit_ts)]),
+    rows.filter((r) => Number(r.unknown) === 0).map((r) => [r.source, toIso(r.data_as_of)]),
   );
   const lag = (iso: string | null) =>
     iso === null ? null : Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { HEARTBEAT_TABLE, SOURCES, type SourceName } from "./sources.js";
+import { HEARTBEAT_TABLE, tableTopic, type SourceName } from "./sources.js";
 
 /** Parameters that turn connectors/postgres-source.json into one connector's config. */
 export interface ConnectorParams {
@@ -28,10 +28,7 @@ const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g
 export const connectorName = (topicPrefix: string, source: SourceName): string => `${topicPrefix}-${source}`;
 
 export function renderConnectorConfig(params: ConnectorParams): Record<string, string> {
-  const definition = SOURCES[params.source];
-  const dimensionTopics = definition.dimensionTables.length
-    ? `${escapeRegex(`${params.topicPrefix}.${params.source}.`)}(${[...definition.dimensionTables, HEARTBEAT_TABLE].join("|")})`
-    : `${escapeRegex(`${params.topicPrefix}.${params.source}.`)}${HEARTBEAT_TABLE}`;
+  const heartbeatTopic = escapeRegex(tableTopic(params.topicPrefix, params.source, HEARTBEAT_TABLE));
   const values: Record<string, string> = {
     "db.host": params.dbHost,
     "db.port": String(params.dbPort),
@@ -41,11 +38,11 @@ export function renderConnectorConfig(params: ConnectorParams): Record<string, s
     source: params.source,
     "slot.name": params.slotName,
     "publication.name": `bionicpro_${params.source}`,
-    "heartbeat.interval.ms": String(params.heartbeatIntervalMs ?? 10_000),
+    "heartbeat.interval.ms": String(params.heartbeatIntervalMs ?? 1_000),
     "topic.replication.factor": String(params.replicationFactor ?? 1),
     "topic.partitions": String(params.topicPartitions),
     "fact.retention.ms": String(params.factRetentionMs),
-    "dimension.topics.regex": dimensionTopics,
+    "heartbeat.topic.regex": heartbeatTopic,
     "registry.url": params.registryUrl,
   };
   const template = JSON.parse(readFileSync(templatePath, "utf8")) as Record<string, string>;

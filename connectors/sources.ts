@@ -1,22 +1,19 @@
-/** The two CDC sources: which database, which tables, which of them are dimensions (compacted topics). */
+/** The two CDC sources: which database and which tables. */
 export type SourceName = "crm" | "telemetry";
 
 export interface SourceDefinition {
   name: SourceName;
   tables: readonly string[];
-  dimensionTables: readonly string[];
 }
 
 export const SOURCES: Record<SourceName, SourceDefinition> = {
   crm: {
     name: "crm",
     tables: ["crm_users", "crm_prosthetics", "crm_subscriptions", "crm_payments", "crm_support_tickets"],
-    dimensionTables: ["crm_users", "crm_prosthetics", "crm_subscriptions", "crm_support_tickets"],
   },
   telemetry: {
     name: "telemetry",
     tables: ["telemetry_events", "battery_metrics", "raw_telemetry"],
-    dimensionTables: [],
   },
 };
 

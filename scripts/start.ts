@@ -5,18 +5,22 @@ import { startPipeline } from "../consumers/src/runtime/run.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { generate } from "./generate/index.js";
 import { loadStackConfig } from "./stack/config.js";
-import { stackUp } from "./stack/stack.js";
+import { applySourceConnectors, ensureSourceDatabases, stackUp } from "./stack/stack.js";
 
 /**
  * `npm start`: the embedded default in one process. Brings the native stack up (if down), loads
- * demo data when the source databases are empty, applies ClickHouse migrations and runs the
- * consumers until Ctrl-C, printing progress.
+ * demo data when the source databases are empty — before the connectors exist, so their initial
+ * snapshot reads it once —, creates the connectors, applies ClickHouse migrations and runs the
+ * consumers until Ctrl-C, printing progress. Every name (databases, topic prefix, ClickHouse
+ * directory and database, consumer group) comes from the environment, so tests run this very file.
  */
 const say = (line: string): void => console.log(`[start] ${line}`);
+const stackLog = (line: string): void => console.log(`[stack] ${line}`);
 
 const stack = loadStackConfig();
 say("bringing the native stack up (npm run stack -- up)");
-await stackUp(stack, { log: (line) => console.log(`[stack] ${line}`) });
+await stackUp(stack, { sourceConnectors: false, log: stackLog });
+await ensureSourceDatabases(stack);
 
 const crm = new pg.Client({ ...stack.pg, password: stack.pg.password, database: stack.crmDb });
 await crm.connect();
@@ -35,6 +39,7 @@ if (users === 0) {
 } else {
   say(`${stack.crmDb} has ${users} users: keeping the data`);
 }
+await applySourceConnectors(stack, stackLog);
 
 const config = loadConsumerConfig();
 const running = await startPipeline(config, (line) => console.log(`[consumers] ${line}`));

@@ -14,14 +14,14 @@ import { collectChunk, mapChange } from "../consumers/src/mapping/index.js";
 import { formatReconcileResult, reconcile, type ReconcileResult } from "../consumers/src/reconcile/index.js";
 import { chunkToken, insertMapped } from "../consumers/src/sink/clickhouse-sink.js";
 import { repairChunk } from "../consumers/src/sink/crash-repair.js";
+import { readFreshness } from "../clickhouse/freshness.js";
 import {
   claimPartitions,
   holdsClaim,
   readProgress,
-  readWatermarks,
   recordApplied,
+  recordCompleteness,
   recordIntent,
-  recordWatermarks,
 } from "../consumers/src/sink/pipeline-state.js";
 import { createSourceDatabases, dropSourceDatabases, type SourceDatabases } from "./harness/pg.js";
 
@@ -755,7 +755,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     expect(await scratch.json()).toEqual([]);
   });
 
-  it("keeps consumer progress (applied beats its intent, a later chunk beats both) and watermarks", async () => {
+  it("keeps consumer progress (applied beats its intent, a later chunk beats both) with its producer run", async () => {
     const chunk = (first: bigint, last: bigint) => ({
       group,
       topic: "bionicpro.crm.crm_payments",
@@ -764,24 +764,69 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       firstOffset: first,
       lastOffset: last,
     });
-    await recordIntent(ch, database, chunk(0n, 9n));
-    expect(await readProgress(ch, database, group)).toEqual([{ ...chunk(0n, 9n), status: "intent" }]);
-    await recordApplied(ch, database, chunk(0n, 9n));
-    expect(await readProgress(ch, database, group)).toEqual([{ ...chunk(0n, 9n), status: "applied" }]);
-    await recordIntent(ch, database, chunk(10n, 19n));
-    expect(await readProgress(ch, database, group)).toEqual([{ ...chunk(10n, 19n), status: "intent" }]);
-
-    const watermark = (commitTs: string, lsn: bigint) => ({
-      source: "crm" as const,
-      commitTs,
-      commitTsMs: 0n,
-      lsn,
-    });
-    await recordWatermarks(ch, database, [watermark("2024-03-01 10:00:00.250", 900n)]);
-    await recordWatermarks(ch, database, [watermark("2024-03-01 09:00:00.000", 800n)]);
-    expect(await readWatermarks(ch, database)).toEqual([
-      { source: "crm", commitTs: "2024-03-01 10:00:00.250", lsn: "900" },
+    const before = { producer: "", producerSince: -1n, commitTs: null };
+    const after = { producer: "7:0", producerSince: 3n, commitTs: "2024-03-01 10:00:00.250" };
+    await recordIntent(ch, database, chunk(0n, 9n), before);
+    expect(await readProgress(ch, database, group)).toEqual([
+      { ...chunk(0n, 9n), ...before, status: "intent" },
     ]);
+    await recordApplied(ch, database, chunk(0n, 9n), after);
+    expect(await readProgress(ch, database, group)).toEqual([
+      { ...chunk(0n, 9n), ...after, status: "applied" },
+    ]);
+    const run = { producer: "7:0", producerSince: 3n, commitTs: null };
+    await recordIntent(ch, database, chunk(10n, 19n), run);
+    expect(await readProgress(ch, database, group)).toEqual([
+      { ...chunk(10n, 19n), ...run, status: "intent" },
+    ]);
+  });
+
+  it("data_as_of: per source the minimum over its claimed data partitions, unknown while one has nothing", async () => {
+    const fresh = `${database}_fresh`;
+    await migrate(ch, fresh);
+    const g = `${group}-fresh`;
+    const tp = (source: string, table: string) => ({ topic: `bionicpro.${source}.${table}`, partition: 0 });
+    const payments = tp("crm", "crm_payments");
+    const users = tp("crm", "crm_users");
+    const crmBeat = tp("crm", "debezium_heartbeat");
+    const samples = tp("telemetry", "raw_telemetry");
+    const battery = tp("telemetry", "battery_metrics");
+    await claimPartitions(ch, fresh, g, "member-a", [payments, users, crmBeat, samples, battery]);
+    const applied = (p: { topic: string; partition: number }, commitTs: string) =>
+      recordApplied(
+        ch,
+        fresh,
+        { group: g, ...p, claimEpoch: 1n, firstOffset: 0n, lastOffset: 9n },
+        { producer: "", producerSince: -1n, commitTs },
+      );
+    const idle = (p: { topic: string; partition: number }, completeTo: string) =>
+      recordCompleteness(ch, fresh, [{ group: g, ...p, completeTo }]);
+    await applied(payments, "2024-03-01 10:00:00.250");
+    await idle(users, "2024-03-01 11:00:00.000");
+    await applied(crmBeat, "2024-03-01 12:00:00.000"); // heartbeats are not data
+    await applied(samples, "2024-03-01 09:00:00.000");
+    await idle(samples, "2024-03-01 09:30:00.000");
+    await idle(samples, "2024-03-01 09:20:00.000"); // an older value never wins
+    const now = new Date("2024-03-01T10:00:00.000Z");
+    // battery_metrics has neither an applied chunk nor an idle mark: telemetry is unknown.
+    expect(await readFreshness(ch, fresh, now)).toEqual({
+      sources: [
+        { source: "crm", dataAsOf: "2024-03-01T10:00:00.249Z", lagSeconds: 0 },
+        { source: "telemetry", dataAsOf: null, lagSeconds: null },
+      ],
+      dataAsOf: null,
+      lagSeconds: null,
+    });
+    await idle(battery, "2024-03-01 09:45:00.000");
+    expect(await readFreshness(ch, fresh, now)).toEqual({
+      sources: [
+        { source: "crm", dataAsOf: "2024-03-01T10:00:00.249Z", lagSeconds: 0 },
+        { source: "telemetry", dataAsOf: "2024-03-01T09:29:59.999Z", lagSeconds: 1800.001 },
+      ],
+      dataAsOf: "2024-03-01T09:29:59.999Z",
+      lagSeconds: 1800.001,
+    });
+    await ch.command({ query: `DROP DATABASE ${fresh}` });
   });
   it("migration 009 carries progress recorded before claims over as claim 0", async () => {
     const legacyDir = mkdtempSync(path.join(tmpdir(), "bionicpro-migrations-"));
@@ -836,21 +881,22 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     const [a] = await claimPartitions(ch, database, fenceGroup, "member-a", [tp]);
     expect(a).toEqual({ ...tp, epoch: 1n, member: "member-a" });
     expect(await holdsClaim(ch, database, fenceGroup, a!)).toBe(true);
-    await recordApplied(ch, database, range(1n, 0n, 99n));
+    const noRun = { producer: "", producerSince: -1n, commitTs: null };
+    await recordApplied(ch, database, range(1n, 0n, 99n), noRun);
 
     // member-b is assigned the partition: its claim fences member-a off.
     const [b] = await claimPartitions(ch, database, fenceGroup, "member-b", [tp]);
     expect(b).toEqual({ ...tp, epoch: 2n, member: "member-b" });
     expect(await holdsClaim(ch, database, fenceGroup, a!)).toBe(false);
     expect(await holdsClaim(ch, database, fenceGroup, b!)).toBe(true);
-    await recordIntent(ch, database, range(2n, 100n, 179n));
-    await recordApplied(ch, database, range(2n, 100n, 179n));
+    await recordIntent(ch, database, range(2n, 100n, 179n), noRun);
+    await recordApplied(ch, database, range(2n, 100n, 179n), noRun);
 
     // member-a, not yet aware, records an intent for a longer range; it then fails the claim check
     // and inserts nothing. The next owner must resume after member-b's chunk, not redo member-a's.
-    await recordIntent(ch, database, range(1n, 100n, 199n));
+    await recordIntent(ch, database, range(1n, 100n, 199n), noRun);
     expect(await readProgress(ch, database, fenceGroup)).toEqual([
-      { ...range(2n, 100n, 179n), status: "applied" },
+      { ...range(2n, 100n, 179n), ...noRun, status: "applied" },
     ]);
 
     // Claims are per partition: another partition's first claim has epoch 1.

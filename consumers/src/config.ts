@@ -27,6 +27,13 @@ export interface ConsumerConfig {
   topicWaitMs: number;
   /** Give up retrying a transient ClickHouse/registry failure after this long. @default 600000 */
   retryMaxMs: number;
+  /**
+   * Records re-read and checked around a change of Kafka producer, to drop changes Debezium emitted
+   * again after a Connect restart (runtime/reemission.ts). It must exceed what Connect can write
+   * between two offset flushes (offset.flush.interval.ms, 1 s in the native stack).
+   * @default 100000 (CONSUMER_REEMIT_WINDOW)
+   */
+  reemissionWindow: number;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -53,5 +60,6 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
     topicWaitMs: positiveInt("CONSUMER_TOPIC_WAIT_MS", env.CONSUMER_TOPIC_WAIT_MS, 300_000),
     retryMaxMs: positiveInt("CONSUMER_RETRY_MAX_MS", env.CONSUMER_RETRY_MAX_MS, 600_000),
+    reemissionWindow: positiveInt("CONSUMER_REEMIT_WINDOW", env.CONSUMER_REEMIT_WINDOW, 100_000),
   };
 }

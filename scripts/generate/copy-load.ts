@@ -8,9 +8,10 @@ import type { RowChunk } from "./copy-text.js";
 const WRITE_CHARS = 1 << 18;
 
 /**
- * Streams generated rows into `table` with COPY. FREEZE is valid because the caller truncated
- * the table in the same transaction, and it spares the first reader of the table from
- * rewriting every page to set hint bits. Returns the number of rows written.
+ * Streams generated rows into `table` with COPY. Never `FREEZE`: frozen rows are visible to every
+ * snapshot, also to a Debezium snapshot that began before this load committed, which would export
+ * them while the replication slot streams them again (docs/consumers.md "Resets"). Returns the
+ * number of rows written.
  */
 export async function copyInto(
   client: pg.ClientBase,
@@ -38,7 +39,7 @@ export async function copyInto(
     if (parts.length > 0) yield parts.join("");
     onRows(rows);
   }
-  const copy = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FREEZE)`));
+  const copy = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
   await pipeline(Readable.from(writes()), copy);
   if (copy.rowCount !== rows)
     throw new Error(`${table}: COPY stored ${copy.rowCount} rows, generated ${rows}`);

@@ -4,7 +4,14 @@ import { formatStatus } from "./components/status.js";
 import { loadStackConfig } from "./config.js";
 import { StackError } from "./errors.js";
 import { logFile, stackLayout } from "./layout.js";
-import { stackDown, stackStatus, stackUp } from "./stack.js";
+import {
+  restartComponent,
+  RESTARTABLE,
+  stackDown,
+  stackStatus,
+  stackUp,
+  type RestartableComponent,
+} from "./stack.js";
 
 const COMPONENTS = ["postgres", "kafka", "registry", "connect"] as const;
 
@@ -31,6 +38,24 @@ export function registerStackCommands(program: Command): void {
     .option("--purge", "also delete all data (databases, topics, schemas)")
     .action(async (options: { purge?: boolean }) => {
       await stackDown(loadStackConfig(), { purge: options.purge ?? false, log: say });
+    });
+
+  stack
+    .command("restart")
+    .description("stop one component (cleanly, or as a crash with --kill) and start it again")
+    .argument("<component>", `one of ${RESTARTABLE.join(", ")}`)
+    .option("--kill", "SIGKILL it (PostgreSQL: immediate shutdown), as a crash would")
+    .action(async (component: string, options: { kill?: boolean }) => {
+      if (!(RESTARTABLE as readonly string[]).includes(component)) {
+        throw new StackError(
+          "STACK_BAD_INPUT",
+          `unknown component "${component}"; choose one of ${RESTARTABLE.join(", ")}`,
+        );
+      }
+      await restartComponent(loadStackConfig(), component as RestartableComponent, {
+        kill: options.kill ?? false,
+        log: say,
+      });
     });
 
   stack

@@ -69,6 +69,16 @@ export async function stopDaemon(daemon: Daemon, graceMs = 30_000): Promise<bool
   return true;
 }
 
+/** SIGKILL (a crash, no shutdown work) and wait until the process is gone. Removes the pid file. */
+export async function killDaemon(daemon: Daemon): Promise<boolean> {
+  const pid = runningPid(daemon);
+  rmSync(daemon.pidFile, { force: true });
+  if (pid === undefined) return false;
+  process.kill(pid, "SIGKILL");
+  while (isAlive(pid)) await sleep(50);
+  return true;
+}
+
 /** Resident memory of a process in MiB, from /proc (Linux). */
 export function residentMiB(pid: number): number | undefined {
   try {

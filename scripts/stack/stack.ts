@@ -16,7 +16,9 @@ import {
   stopPostgres,
 } from "./components/postgres.js";
 import { registryStatus, startRegistry, stopRegistry } from "./components/registry.js";
+import { daemonOf } from "./components/java-daemon.js";
 import type { ComponentStatus } from "./components/status.js";
+import { killDaemon } from "./processes.js";
 import type { StackConfig } from "./config.js";
 import { installStack } from "./install.js";
 import { stackLayout } from "./layout.js";
@@ -35,7 +37,14 @@ async function timed<T>(log: Log, what: string, work: () => Promise<T>): Promise
 export async function applySourceConnector(
   config: StackConfig,
   source: SourceName,
-  options: { dbName: string; topicPrefix: string; slotName: string; heartbeatIntervalMs?: number },
+  options: {
+    dbName: string;
+    topicPrefix: string;
+    slotName: string;
+    heartbeatIntervalMs?: number;
+    /** Connector settings on top of the template (tests: e.g. snapshot.delay.ms). */
+    overrides?: Record<string, string>;
+  },
 ): Promise<string> {
   const name = connectorName(options.topicPrefix, source);
   const connectorConfig = renderConnectorConfig({
@@ -64,7 +73,7 @@ export async function applySourceConnector(
     await admin.disconnect();
   }
   const url = config.connectUrl;
-  await putConnector(url, name, connectorConfig);
+  await putConnector(url, name, { ...connectorConfig, ...options.overrides });
   await waitForConnectorRunning(url, name);
   return name;
 }
@@ -77,6 +86,32 @@ export interface StackUpOptions {
   /** Create the source databases and their connectors (the product's own pipeline). @default true */
   sourceConnectors?: boolean;
   log: Log;
+}
+
+const SOURCE_DATABASES = (config: StackConfig) =>
+  [
+    ["crm", config.crmDb],
+    ["telemetry", config.telemetryDb],
+  ] as const;
+
+/** Creates the source databases if missing and applies their DDL (idempotent). */
+export async function ensureSourceDatabases(config: StackConfig): Promise<void> {
+  for (const [source, dbName] of SOURCE_DATABASES(config)) {
+    await ensureDatabase(config.pg, dbName);
+    await applyDdl(config.pg, dbName, DDL_FILES[source]);
+  }
+}
+
+/** Creates or updates both Debezium connectors and waits until they run. */
+export async function applySourceConnectors(config: StackConfig, log: Log): Promise<void> {
+  for (const [source, dbName] of SOURCE_DATABASES(config)) {
+    const name = await applySourceConnector(config, source, {
+      dbName,
+      topicPrefix: config.topicPrefix,
+      slotName: slotNameFor(config.topicPrefix, source),
+    });
+    log(`connector ${name}: ${dbName} -> ${config.topicPrefix}.${source}.* (RUNNING)`);
+  }
 }
 
 /** Idempotent: installs what is missing, starts what is down, leaves running parts alone. */
@@ -101,19 +136,8 @@ export async function stackUp(config: StackConfig, options: StackUpOptions): Pro
   );
   if (options.sourceConnectors ?? true) {
     await timed(log, "source databases and connectors", async () => {
-      for (const [source, dbName] of [
-        ["crm", config.crmDb],
-        ["telemetry", config.telemetryDb],
-      ] as const) {
-        await ensureDatabase(config.pg, dbName);
-        await applyDdl(config.pg, dbName, DDL_FILES[source]);
-        const name = await applySourceConnector(config, source, {
-          dbName,
-          topicPrefix: config.topicPrefix,
-          slotName: slotNameFor(config.topicPrefix, source),
-        });
-        log(`connector ${name}: ${dbName} -> ${config.topicPrefix}.${source}.* (RUNNING)`);
-      }
+      await ensureSourceDatabases(config);
+      await applySourceConnectors(config, log);
     });
   }
   log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -133,6 +157,38 @@ export async function stackDown(config: StackConfig, options: { purge?: boolean;
     rmSync(layout.dataDir, { recursive: true, force: true });
     options.log(`removed data in ${layout.dataDir} (downloads kept in ${layout.installDir})`);
   }
+}
+
+export const RESTARTABLE = ["postgres", "kafka", "registry", "connect"] as const;
+export type RestartableComponent = (typeof RESTARTABLE)[number];
+
+/**
+ * Stops one running component — cleanly, or as a crash (`kill`: SIGKILL; PostgreSQL: immediate
+ * shutdown, recovered at start) — and starts it again, waiting for its health check. Kafka Connect
+ * resumes its connectors from their stored offsets by itself.
+ */
+export async function restartComponent(
+  config: StackConfig,
+  component: RestartableComponent,
+  options: { kill: boolean; log: Log },
+): Promise<void> {
+  const layout = stackLayout(config.stateDir);
+  const timeoutS = config.healthTimeoutS;
+  const daemon = daemonOf(layout, component);
+  const stopped =
+    component === "postgres"
+      ? await stopPostgres(layout, options.kill ? "immediate" : "fast")
+      : options.kill
+        ? await killDaemon(daemon)
+        : await { kafka: stopKafka, registry: stopRegistry, connect: stopConnect }[component](layout);
+  options.log(`${component}: ${stopped ? (options.kill ? "killed" : "stopped") : "was not running"}`);
+  await timed(options.log, component, async () => {
+    if (component === "postgres") await startPostgres(layout, config.pg, { timeoutS, log: options.log });
+    if (component === "kafka") await startKafka(layout, config.ports, { timeoutS, log: options.log });
+    if (component === "registry")
+      await startRegistry(layout, config.ports, config.pg, { timeoutS, java21Home: config.java21Home });
+    if (component === "connect") await startConnect(layout, config.ports, config.pg, { timeoutS });
+  });
 }
 
 export async function stackStatus(config: StackConfig): Promise<ComponentStatus[]> {

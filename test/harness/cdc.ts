@@ -50,7 +50,8 @@ export async function openCdcRun(): Promise<CdcRun> {
   };
 }
 
-export async function startConnectors(run: CdcRun): Promise<void> {
+/** Creates both connectors of the run; `overrides` go on top of the template (e.g. snapshot.delay.ms). */
+export async function startConnectors(run: CdcRun, overrides: Record<string, string> = {}): Promise<void> {
   for (const [source, dbName] of [
     ["crm", run.dbs.crmDb],
     ["telemetry", run.dbs.telemetryDb],
@@ -60,6 +61,7 @@ export async function startConnectors(run: CdcRun): Promise<void> {
       topicPrefix: run.topicPrefix,
       slotName: slotNameFor(run.topicPrefix, source),
       heartbeatIntervalMs: 1000,
+      overrides,
     });
   }
 }

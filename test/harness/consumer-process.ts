@@ -35,15 +35,20 @@ export interface SpawnConsumerOptions {
   /** stdout and stderr are appended here, straight from the child (no pipe through the test). */
   logFile: string;
   incarnation: number;
+  /** The TypeScript entry to run. @default CONSUMER_ENTRY */
+  entry?: string;
 }
 
 export const CONSUMER_ENTRY = "consumers/src/main.ts";
+/** `npm start` without the npm wrapper: the pid a test signals is the process itself. */
+export const START_ENTRY = "scripts/start.ts";
 
 export function spawnConsumer(options: SpawnConsumerOptions): ConsumerProcess {
+  const entry = options.entry ?? CONSUMER_ENTRY;
   const fd = openSync(options.logFile, "a");
-  writeSync(fd, `\n===== consumer #${options.incarnation} starting at ${new Date().toISOString()} =====\n`);
+  writeSync(fd, `\n===== ${entry} #${options.incarnation} starting at ${new Date().toISOString()} =====\n`);
   const logOffset = fstatSync(fd).size;
-  const child = spawn(process.execPath, ["--import", "tsx", CONSUMER_ENTRY], {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", fd, fd],

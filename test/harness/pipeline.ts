@@ -416,9 +416,15 @@ export interface PipelineRun {
 /**
  * A CDC run with scale-1 CRM seed data (and `telemetryDensity` of the telemetry), its connectors
  * started, a migrated temporary ClickHouse and a consumer config; no pipeline started yet.
+ * `empty`: no seed data and no connectors (the test makes both).
  */
 export async function openPipelineRun(
-  options: { telemetryDensity?: number; seed?: number; config?: Partial<ConsumerConfig> } = {},
+  options: {
+    telemetryDensity?: number;
+    seed?: number;
+    config?: Partial<ConsumerConfig>;
+    empty?: boolean;
+  } = {},
 ): Promise<PipelineRun> {
   const opened: Partial<PipelineRun> & { pipelines: TestPipeline[] } = { pipelines: [] };
   const close = async (): Promise<void> => {
@@ -433,14 +439,16 @@ export async function openPipelineRun(
     opened.dataDir = tempClickHouseDir();
     const config = testConsumerConfig(run, opened.dataDir, options.config);
     opened.config = config;
-    await generate({
-      ...run.dbs,
-      scale: 1,
-      seed: options.seed ?? 42,
-      telemetryDensity: options.telemetryDensity ?? 0.05,
-      progress: false,
-    });
-    await startConnectors(run);
+    if (!options.empty) {
+      await generate({
+        ...run.dbs,
+        scale: 1,
+        seed: options.seed ?? 42,
+        telemetryDensity: options.telemetryDensity ?? 0.05,
+        progress: false,
+      });
+      await startConnectors(run);
+    }
     const clickhouse = await openClickHouse(config);
     opened.clickhouse = clickhouse;
     return {

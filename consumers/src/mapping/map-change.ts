@@ -9,7 +9,7 @@ import { crmSupportTickets } from "./tables/crm-support-tickets.js";
 import { crmUsers } from "./tables/crm-users.js";
 import { rawTelemetry } from "./tables/raw-telemetry.js";
 import { telemetryEvents } from "./tables/telemetry-events.js";
-import type { MappedChange, Position, SourceName, Watermark } from "./types.js";
+import type { MappedChange, Position, Reset, SourceName, Watermark } from "./types.js";
 import { msToDateTime64 } from "./values.js";
 
 export const tableMappings: readonly TableMapping[] = [
@@ -66,6 +66,24 @@ function watermarkOf(source: SourceName, envelope: ChangeEnvelope): Watermark {
 }
 
 /**
+ * A read of a blocking snapshot (initial, or a re-run after a failure): `source.snapshot` is one of
+ * true/first/first_in_data_collection/last_in_data_collection/last. Incremental snapshot reads
+ * (`incremental`) interleave with streaming and are not a reset point.
+ */
+function isInitialSnapshotRead(envelope: ChangeEnvelope): boolean {
+  const marker = envelope.source.snapshot;
+  return envelope.op === "r" && marker !== null && marker !== "false" && marker !== "incremental";
+}
+
+function resetAt(kind: Reset["kind"], source: SourceName, table: string, envelope: ChangeEnvelope): Reset {
+  const lsn = envelope.source.lsn;
+  if (lsn === null || lsn === undefined) {
+    throw new MappingError("MAPPING_MISSING_LSN", `${table} ${kind} event without source.lsn`, table);
+  }
+  return { kind, source, sourceTable: table, lsn, commitTs: msToDateTime64(envelope.source.ts_ms) };
+}
+
+/**
  * Maps one decoded Debezium change to ClickHouse rows. Pure: the result depends only on the
  * arguments, so a chunk re-read after a crash maps to the very same blocks (required by
  * token-based deduplication). Throws MappingError for events that can never be applied.
@@ -97,9 +115,10 @@ export function mapChange(
         sourceTable: table,
         rows: mapRowChange(mapping, envelope, parseOffset(position.offset)),
         watermark,
+        snapshot: isInitialSnapshotRead(envelope) ? resetAt("snapshot", source, table, envelope) : null,
       };
     case "t":
-      return { kind: "rebuild", reason: "truncate", sourceTable: table, watermark };
+      return { kind: "reset", reset: resetAt("truncate", source, table, envelope), watermark };
     case "m":
       return { kind: "skip", reason: "logical_message", watermark };
     default:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collectChunk, watermarkRow } from "./collect.js";
+import { collectChunk } from "./collect.js";
 import { buildEnvelope } from "./debezium-envelope.js";
 import { MappingError } from "./errors.js";
 import { mapChange, parseTopicTable } from "./map-change.js";
@@ -271,7 +271,7 @@ describe("value conversion", () => {
 });
 
 describe("collectChunk", () => {
-  it("concatenates blocks in record order, keeps the latest watermark per source and rebuild markers", () => {
+  it("concatenates blocks in record order, keeps the newest data commit, TRUNCATEs and snapshots", () => {
     const first = mapChange("crm.crm_payments", paymentEvent(), { ...position, offset: 1 });
     const second = mapChange(
       "crm.crm_payments",
@@ -283,14 +283,55 @@ describe("collectChunk", () => {
       paymentEvent({ op: "t", after: null, lsn: 150n, tsMs: 1705314650000n }),
       position,
     );
-    const chunk = collectChunk([first, truncate, second, mapChange("crm.crm_payments", null, position)]);
-    expect(chunk.rows.payment_changes?.map((r) => [r.sign, r.lsn])).toEqual([
-      [1, "100"],
-      [-1, "200"],
+    const read = (lsn: bigint, id: number) =>
+      mapChange(
+        "crm.crm_payments",
+        paymentEvent({ op: "r", lsn, after: { ...payment, payment_id: id } }),
+        position,
+      );
+    const heartbeat = mapChange(
+      "crm.debezium_heartbeat",
+      buildEnvelope({
+        db: "crm_db",
+        table: "debezium_heartbeat",
+        op: "u",
+        before: { id: 1, beat_at: "2024-01-15T10:29:00Z" },
+        after: { id: 1, beat_at: "2024-01-15T10:35:00Z" },
+        lsn: 900n,
+        tsMs: 1705315000000n,
+      }),
+      position,
+    );
+    const chunk = collectChunk([
+      read(90n, 7),
+      read(90n, 8),
+      first,
+      truncate,
+      second,
+      heartbeat,
+      mapChange("crm.crm_payments", null, position),
     ]);
-    expect(chunk.rebuild).toEqual(["crm_payments"]);
-    expect(chunk.watermarks.map(watermarkRow)).toEqual([
-      { source: "crm", commit_ts: "2024-01-15 10:31:40.000", lsn: "200" },
+    expect(chunk.rows.payment_changes?.map((r) => [r.sign, r.payment_id, r.lsn])).toEqual([
+      [1, 7, "90"],
+      [1, 8, "90"],
+      [1, 1, "100"],
+      [-1, 1, "200"],
     ]);
+    const reset = (kind: string, lsn: bigint, commitTs: string) => ({
+      kind,
+      source: "crm",
+      sourceTable: "crm_payments",
+      lsn,
+      commitTs,
+    });
+    expect(chunk.truncates).toEqual([reset("truncate", 150n, "2024-01-15 10:30:50.000")]);
+    expect(chunk.snapshots).toEqual([reset("snapshot", 90n, "2024-01-15 10:30:00.000")]);
+    expect(chunk.dataCommit?.commitTs).toBe("2024-01-15 10:31:40.000");
+    expect(chunk.heartbeat?.commitTs).toBe("2024-01-15 10:36:40.000");
+  });
+
+  it("an incremental snapshot read is no reset point", () => {
+    const read = mapChange("crm.crm_payments", paymentEvent({ op: "r", snapshot: "incremental" }), position);
+    expect(read.kind === "rows" && read.snapshot).toBe(null);
   });
 });

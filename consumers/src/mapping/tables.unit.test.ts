@@ -459,20 +459,29 @@ describe.each(cases)("$table", (c) => {
     return buildEnvelope({ db: c.db, table: c.table, op, before, after, lsn, tsMs });
   };
 
+  const reset = (kind: "truncate" | "snapshot") => ({
+    kind,
+    source: source(c.db),
+    sourceTable: c.table,
+    lsn,
+    commitTs: meta.commit_ts,
+  });
+
   it.each(["c", "r", "u", "d"] as const)("op %s -> exact signed / versioned rows", (op) => {
     expect(mapChange(topic, event(op), position)).toEqual({
       kind: "rows",
       sourceTable: c.table,
       rows: expectedRows(c, op),
       watermark,
+      // A snapshot read belongs to the snapshot at its LSN (a reset when it is new).
+      snapshot: op === "r" ? reset("snapshot") : null,
     });
   });
 
-  it("op t -> rebuild marker", () => {
+  it("op t -> a reset of the table at the TRUNCATE's LSN", () => {
     expect(mapChange(topic, event("t"), position)).toEqual({
-      kind: "rebuild",
-      reason: "truncate",
-      sourceTable: c.table,
+      kind: "reset",
+      reset: reset("truncate"),
       watermark,
     });
   });

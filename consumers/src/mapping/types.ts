@@ -37,8 +37,29 @@ export interface Watermark {
   lsn: bigint | null;
 }
 
+/**
+ * A point in a source table's history after which its state is replaced: a TRUNCATE, or the start of
+ * a (new) Debezium snapshot. Everything of the table committed before `lsn` leaves the marts; the
+ * rows that follow (the snapshot's reads, the inserts after the TRUNCATE) rebuild it.
+ */
+export interface Reset {
+  kind: "truncate" | "snapshot";
+  source: SourceName;
+  sourceTable: string;
+  lsn: bigint;
+  /** ClickHouse DateTime64(3, 'UTC') text of the source commit. */
+  commitTs: string;
+}
+
 export type MappedChange =
-  | { kind: "rows"; sourceTable: string; rows: RowsByTable; watermark: Watermark }
+  | {
+      kind: "rows";
+      sourceTable: string;
+      rows: RowsByTable;
+      watermark: Watermark;
+      /** The snapshot a read (op r) belongs to, by its LSN; null for streamed changes. */
+      snapshot: Reset | null;
+    }
   | { kind: "skip"; reason: "tombstone" | "heartbeat" | "logical_message"; watermark: Watermark | null }
-  /** A TRUNCATE cannot be expressed as signed rows: the marts of this table must be rebuilt. */
-  | { kind: "rebuild"; reason: "truncate"; sourceTable: string; watermark: Watermark };
+  /** A TRUNCATE: the table's state before it leaves the marts (sink/resets.ts). */
+  | { kind: "reset"; reset: Reset; watermark: Watermark };

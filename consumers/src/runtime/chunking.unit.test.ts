@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { acceptRecord, nextChunkSize, type BufferedRecord } from "./chunking.js";
 
 const records = (offsets: number[], receivedAt = 0): BufferedRecord[] =>
-  offsets.map((o) => ({ offset: BigInt(o), key: null, value: null, receivedAt }));
+  offsets.map((o) => ({
+    offset: BigInt(o),
+    key: null,
+    value: null,
+    receivedAt,
+    producer: "",
+    producerSince: -1n,
+  }));
 
 describe("nextChunkSize", () => {
   const rule = { maxRecords: 3, quietMs: 50, maxWaitMs: 200, now: 40, forcedLast: undefined };

@@ -1,4 +1,5 @@
 import type { BufferedRecord } from "./chunking.js";
+import { ReemissionGuard, type ProducerRun } from "./reemission.js";
 
 /** Where a partition resumes (pipeline.ts resumePoint). */
 export interface ResumePoint {
@@ -7,7 +8,11 @@ export interface ResumePoint {
   forcedLast: bigint | undefined;
   /** The claim under which that intent was recorded (whose writer may have died mid-insert). */
   intentClaim: bigint | undefined;
+  /** The producer run of the last applied record. */
+  run: ProducerRun;
 }
+
+const UNKNOWN_RUN: ProducerRun = { producer: "", producerSince: -1n };
 
 /** What the consumer holds for one assigned partition, with a lock so that timer and fetch flushes serialise. */
 export class PartitionState {
@@ -23,16 +28,23 @@ export class PartitionState {
   forcedLast: bigint | undefined;
   /** The claim that recorded that intent. */
   intentClaim: bigint | undefined;
+  /** The producer run of the last applied record (recorded with the next chunk's intent). */
+  appliedRun: ProducerRun;
+  /** Drops changes Debezium emitted again after a Connect restart. */
+  readonly guard: ReemissionGuard;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly topic: string,
     readonly partition: number,
     resume: ResumePoint | undefined,
+    reemissionWindow: bigint,
   ) {
     this.nextOffset = resume?.nextOffset;
     this.forcedLast = resume?.forcedLast;
     this.intentClaim = resume?.intentClaim;
+    this.appliedRun = resume?.run ?? UNKNOWN_RUN;
+    this.guard = new ReemissionGuard(reemissionWindow, this.appliedRun);
   }
 
   /** Runs `work` after every earlier piece of work on this partition. */

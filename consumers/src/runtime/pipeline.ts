@@ -1,40 +1,57 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import {
   Partitioners,
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   type Kafka,
+  type KafkaMessage,
   type PartitionAssigner,
   type Producer,
 } from "kafkajs";
 import { SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
-import { collectChunk, mapChange, MappingError, type MappedChange } from "../mapping/index.js";
+import {
+  collectChunk,
+  mapChange,
+  MappingError,
+  parseTopicTable,
+  type MappedChange,
+  type Reset,
+} from "../mapping/index.js";
 import { chunkToken, insertMapped } from "../sink/clickhouse-sink.js";
 import { formatRepair, repairChunk } from "../sink/crash-repair.js";
 import {
   claimMember,
   claimPartitions,
   holdsClaim,
+  readHeartbeatHorizons,
   readProgress,
   recordApplied,
+  recordCompleteness,
   recordIntent,
-  recordWatermarks,
   type Claim,
+  type PartitionCompleteness,
   type PartitionProgress,
   type TopicPartition,
 } from "../sink/pipeline-state.js";
+import { applyReset, formatReset, readSnapshotResets } from "../sink/resets.js";
 import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js";
 import { publishDeadLetters, type DeadLetter } from "./dead-letters.js";
 import type { RecordDecoder } from "./decode.js";
 import { partitionKey, PartitionState, type ResumePoint } from "./partition-state.js";
+import { changeIdentity, producerOf } from "./reemission.js";
 import { retryTransient } from "./retry.js";
 
 export interface PipelineStats {
   chunks: number;
   records: number;
   deadLetters: number;
+  /** Records dropped as changes Debezium emitted again after a Connect restart. */
+  reemitted: number;
+  /** TRUNCATEs and new snapshots applied (sink/resets.ts). */
+  resets: number;
   lastFlushAt: number | undefined;
 }
 
@@ -56,10 +73,15 @@ export function sourceTopics(prefix: string): string[] {
 }
 
 /** Where a partition resumes: after an applied chunk, or at an open intent, redone as exactly that range. */
-export const resumePoint = (row: PartitionProgress): ResumePoint =>
-  row.status === "intent"
-    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset, intentClaim: row.claimEpoch }
-    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined, intentClaim: undefined };
+export const resumePoint = (row: PartitionProgress): ResumePoint => {
+  // An intent records the producer run before its chunk, an applied row the run after it.
+  const run = { producer: row.producer, producerSince: row.producerSince };
+  return row.status === "intent"
+    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset, intentClaim: row.claimEpoch, run }
+    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined, intentClaim: undefined, run };
+};
+
+const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
 
 /**
  * Kafka member ids of the pipelines alive in this process. With the embedded engine only this
@@ -67,6 +89,9 @@ export const resumePoint = (row: PartitionProgress): ResumePoint =>
  * left by a process that died: its chunk is repaired instead of redone (sink/crash-repair.ts).
  */
 const liveMembers = new Set<string>();
+
+/** How often idle partitions are marked complete to the newest heartbeat (markIdlePartitions). */
+const FRESHNESS_INTERVAL_MS = 1_000;
 
 /** How long a fenced partition that kafkajs still assigns to this member waits before claiming it again. */
 const FENCE_RECOVERY_MS = 20_000;
@@ -92,9 +117,23 @@ export const needsRejoin = (error: unknown): boolean =>
  * assigned partitions first (partition_claims): a member whose claim was superseded inserts nothing.
  */
 export class MartsPipeline {
-  readonly stats: PipelineStats = { chunks: 0, records: 0, deadLetters: 0, lastFlushAt: undefined };
+  readonly stats: PipelineStats = {
+    chunks: 0,
+    records: 0,
+    deadLetters: 0,
+    reemitted: 0,
+    resets: 0,
+    lastFlushAt: undefined,
+  };
   private readonly consumer: Consumer;
   private readonly producer: Producer;
+  private readonly admin: Admin;
+  /** The newest snapshot applied per source table (its LSN): an older or equal one is not a reset. */
+  private snapshotResets = new Map<string, bigint>();
+  /** Per partition: the commit time it was last marked complete to (partition_freshness). */
+  private readonly markedTo = new Map<string, string>();
+  private freshnessTimer: NodeJS.Timeout | undefined;
+  private marking = false;
   private readonly partitions = new Map<string, PartitionState>();
   private progress = new Map<string, ResumePoint>();
   /** Every member id this pipeline had (a rejoin gets a new one); see liveMembers. */
@@ -129,6 +168,7 @@ export class MartsPipeline {
       idempotent: true,
       maxInFlightRequests: 1,
     });
+    this.admin = deps.kafka.admin();
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       // Claim the assignment at once, not at the first batch: the sooner this member's claims are
       // recorded, the sooner a previous owner with a chunk in flight is fenced off.
@@ -166,6 +206,7 @@ export class MartsPipeline {
     const { config, log } = this.deps;
     const topics = sourceTopics(config.topicPrefix);
     await this.waitForTopics(topics);
+    await this.admin.connect();
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics, fromBeginning: true });
@@ -178,18 +219,21 @@ export class MartsPipeline {
       () => void this.flushAged(),
       Math.max(20, Math.floor(config.chunkMaxWaitMs / 4)),
     );
+    this.freshnessTimer = setInterval(() => void this.markIdle(), FRESHNESS_INTERVAL_MS);
     log(`consuming ${topics.length} topics of ${config.topicPrefix}.* as group ${config.group}`);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
+    if (this.freshnessTimer) clearInterval(this.freshnessTimer);
     // Wait for the chunks in flight while this member still owns their partitions. Leaving the group
     // first would hand a partition to another member, which reads ClickHouse's progress before this
     // member's chunk records its intent, and the chunk would be applied twice.
     await Promise.all([...this.partitions.values()].map((p) => p.idle()));
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
     for (const id of this.memberIds) liveMembers.delete(id);
   }
 
@@ -245,6 +289,9 @@ export class MartsPipeline {
       readProgress(clickhouse, db, config.group),
     );
     this.progress = new Map(rows.map((row) => [partitionKey(row.topic, row.partition), resumePoint(row)]));
+    this.snapshotResets = await this.retry("reading applied resets", () =>
+      readSnapshotResets(clickhouse, db),
+    );
     this.reloadNeeded = false;
   }
 
@@ -262,7 +309,7 @@ export class MartsPipeline {
     const row = rows.find((r) => r.topic === state.topic && r.partition === state.partition);
     const key = partitionKey(state.topic, state.partition);
     if (claim) this.claims.set(key, claim);
-    const resumed = new PartitionState(state.topic, state.partition, row ? resumePoint(row) : undefined);
+    const resumed = this.newPartitionState(state.topic, state.partition, row ? resumePoint(row) : undefined);
     this.partitions.set(key, resumed);
     this.consumer.seek({ ...target, offset: (resumed.nextOffset ?? 0n).toString() });
     this.deps.log(
@@ -270,15 +317,25 @@ export class MartsPipeline {
     );
   }
 
-  private partitionState(topic: string, partition: number): PartitionState {
+  private newPartitionState(topic: string, partition: number, resume: ResumePoint | undefined) {
+    return new PartitionState(topic, partition, resume, BigInt(this.deps.config.reemissionWindow));
+  }
+
+  /**
+   * The state of a partition, made at its first batch after a join. When the last applied records
+   * began a producer run less than a window ago, the guard checks that run's start again: the fetch
+   * moves back to re-read the history before it.
+   */
+  private partitionState(topic: string, partition: number): { state: PartitionState; moved: boolean } {
     const key = partitionKey(topic, partition);
     let state = this.partitions.get(key);
-    if (!state) {
-      const recorded = this.progress.get(key);
-      state = new PartitionState(topic, partition, recorded);
-      this.partitions.set(key, state);
-    }
-    return state;
+    if (state) return { state, moved: false };
+    state = this.newPartitionState(topic, partition, this.progress.get(key));
+    this.partitions.set(key, state);
+    const from = isHeartbeatTopic(topic) ? undefined : state.guard.resumeAt(state.nextOffset);
+    if (from === undefined) return { state, moved: false };
+    this.consumer.seek({ topic, partition, offset: from.toString() });
+    return { state, moved: true };
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -292,7 +349,9 @@ export class MartsPipeline {
         );
       }
     }
-    const state = this.partitionState(batch.topic, batch.partition);
+    const { state, moved } = this.partitionState(batch.topic, batch.partition);
+    // The fetch moved back to re-read the history before a producer change: this batch is stale.
+    if (moved) return;
     if (state.fenced) {
       // Fenced, yet kafkajs still hands this member the partition: once every member has had time to
       // rejoin or be expelled (two session timeouts), the other claim was stale (a member that
@@ -302,14 +361,51 @@ export class MartsPipeline {
     }
     const now = Date.now();
     let below = false;
+    const guarded = !isHeartbeatTopic(batch.topic);
+    const history: KafkaMessage[] = [];
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
+      const producer = producerOf(message);
+      if (guarded && state.guard.isHistory(offset)) {
+        if (state.guard.wantsHistory(offset, producer)) history.push(message);
+        continue;
+      }
+      if (guarded && state.guard.rereading) {
+        // The re-read reached the producer change: every record before it has been seen.
+        await this.readHistory(state, history.splice(0));
+        state.guard.completeHistory();
+      }
       if (!acceptRecord(state.records, state.nextOffset, offset)) {
         below ||= state.nextOffset !== undefined && offset < state.nextOffset;
         continue;
       }
-      state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
+      if (guarded) {
+        const acceptance = state.guard.accept(offset, producer);
+        if (acceptance.kind === "rewind") {
+          // Kafka Connect restarted its task here: re-read what came before, then check what follows.
+          this.deps.log(
+            `${batch.topic}:${batch.partition}: new producer ${producer} at offset ${offset}; ` +
+              `re-reading from ${acceptance.seekTo} to drop changes emitted again`,
+          );
+          this.consumer.seek({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: acceptance.seekTo.toString(),
+          });
+          break;
+        }
+      }
+      const { producer: runProducer, producerSince } = state.guard.run;
+      state.records.push({
+        offset,
+        key: message.key,
+        value: message.value,
+        receivedAt: now,
+        producer: runProducer,
+        producerSince,
+      });
     }
+    if (history.length) await this.readHistory(state, history);
     // Records below ClickHouse's position: applied by a run killed before it committed their
     // offsets. Commit the position now, or the group's lag stays above zero while the partition is
     // idle (nothing new would ever commit past them).
@@ -340,6 +436,20 @@ export class MartsPipeline {
       throw error;
     } finally {
       clearInterval(keepAlive);
+    }
+  }
+
+  /** Source identities of history records (written by earlier producers) for the re-emission guard. */
+  private async readHistory(state: PartitionState, messages: readonly KafkaMessage[]): Promise<void> {
+    for (const message of messages) {
+      const envelope = await this.retry("decoding history", () =>
+        this.deps.decoder.decodeValue(message.value).catch((error: unknown) => {
+          // A record that cannot be decoded was a dead letter when it was applied: nothing to compare.
+          if (error instanceof ConsumerError && !error.canRetry) return null;
+          throw error;
+        }),
+      );
+      state.guard.addHistory(changeIdentity(envelope, message.key));
     }
   }
 
@@ -422,10 +532,15 @@ export class MartsPipeline {
     const { config, clickhouse, decoder } = this.deps;
     const mapped: MappedChange[] = [];
     const letters: DeadLetter[] = [];
+    let reemitted = 0;
     for (const record of chunk) {
       const position = { topic: state.topic, partition: state.partition, offset: record.offset };
       try {
         const envelope = await this.retry("decoding", () => decoder.decodeValue(record.value));
+        if (state.guard.isDuplicate(record.offset, changeIdentity(envelope, record.key))) {
+          reemitted += 1;
+          continue;
+        }
         mapped.push(mapChange(state.topic, envelope, position));
       } catch (error) {
         const cause = (error as { cause?: unknown }).cause ?? error;
@@ -444,7 +559,8 @@ export class MartsPipeline {
       }
     }
     const first = (chunk[0] as BufferedRecord).offset;
-    const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
+    const lastRecord = chunk[chunk.length - 1] as BufferedRecord;
+    const last = lastRecord.offset;
     const claim = this.claims.get(partitionKey(state.topic, state.partition));
     if (!claim) {
       throw new ConsumerError(
@@ -462,26 +578,34 @@ export class MartsPipeline {
       lastOffset: last,
     };
     const collected = collectChunk(mapped);
+    const resets = [...collected.truncates, ...collected.snapshots.filter((s) => this.isNewSnapshot(s))];
     const db = config.clickhouse.database;
-    await this.retry("recording intent", () => recordIntent(clickhouse, db, range));
+    await this.retry("recording intent", () =>
+      recordIntent(clickhouse, db, range, { ...state.appliedRun, commitTs: null }),
+    );
     // The fence: checked after the intent is recorded. A member that claimed the partition before
     // this check makes it fail; one that claims it later reads this intent and redoes exactly this
     // chunk (the same dedup token).
     if (!(await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
       return false;
-    // A chunk without rows (heartbeats, tombstones) has nothing to repair.
-    const hasRows = Object.keys(collected.rows).length > 0;
-    if (redoOf !== undefined && hasRows && (await this.writerDied(state, redoOf))) {
+    // A chunk without rows or resets (heartbeats, tombstones) has nothing to repair.
+    const hasWork = Object.keys(collected.rows).length > 0 || resets.length > 0;
+    if (redoOf !== undefined && hasWork && (await this.writerDied(state, redoOf))) {
       const summary = await this.retry("repairing chunk", () =>
-        repairChunk(clickhouse, db, collected.rows, `p${state.partition}`),
+        repairChunk(clickhouse, db, collected.rows, `p${state.partition}`, resets),
       );
       this.deps.log(`${state.topic}:${state.partition}: ${formatRepair(first, last, summary)}`);
     } else {
       const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
       await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
     }
-    if (collected.watermarks.length)
-      await this.retry("recording watermarks", () => recordWatermarks(clickhouse, db, collected.watermarks));
+    // After the rows: a reset retracts only what was committed before it, wherever it was inserted.
+    for (const reset of resets) {
+      const applied = await this.retry("applying a reset", () => applyReset(clickhouse, db, reset));
+      if (reset.kind === "snapshot") this.snapshotResets.set(reset.sourceTable, reset.lsn);
+      this.stats.resets += 1;
+      this.deps.log(`${state.topic}:${state.partition}: ${formatReset(applied)}`);
+    }
     if (letters.length) {
       await this.retry("publishing dead letters", () =>
         publishDeadLetters(this.producer, config.dlqTopic, letters),
@@ -492,17 +616,80 @@ export class MartsPipeline {
         );
       }
     }
-    await this.retry("recording applied", () => recordApplied(clickhouse, db, range));
-    for (const table of collected.rebuild) {
+    const run = { producer: lastRecord.producer, producerSince: lastRecord.producerSince };
+    // Data chunks record their newest commit, heartbeat chunks the heartbeat's: the horizon idle
+    // partitions of the source are marked complete to (markIdlePartitions).
+    const commitTs = (collected.dataCommit ?? collected.heartbeat)?.commitTs ?? null;
+    await this.retry("recording applied", () => recordApplied(clickhouse, db, range, { ...run, commitTs }));
+    state.appliedRun = run;
+    state.guard.applied(last);
+    if (reemitted > 0) {
       this.deps.log(
-        `TRUNCATE of ${table} at ${state.topic}:${state.partition}:${last}: its marts need a replay (npm run replay)`,
+        `${state.topic}:${state.partition}: dropped ${reemitted} change(s) Debezium emitted again (chunk ${first}-${last})`,
       );
     }
     this.stats.chunks += 1;
     this.stats.records += chunk.length;
     this.stats.deadLetters += letters.length;
+    this.stats.reemitted += reemitted;
     this.stats.lastFlushAt = Date.now();
     return true;
+  }
+
+  /** One marking round at a time; a failure is logged and the next round tries again. */
+  private async markIdle(): Promise<void> {
+    if (this.marking) return;
+    this.marking = true;
+    try {
+      await this.markIdlePartitions();
+    } catch (error) {
+      this.deps.log(
+        `marking idle partitions failed (retried in ${FRESHNESS_INTERVAL_MS} ms): ${(error as Error).message}`,
+      );
+    } finally {
+      this.marking = false;
+    }
+  }
+
+  /** A snapshot read of a table is a reset only for a snapshot newer than the last one applied. */
+  private isNewSnapshot(snapshot: Reset): boolean {
+    return (this.snapshotResets.get(snapshot.sourceTable) ?? -1n) < snapshot.lsn;
+  }
+
+  /**
+   * Every data partition this member owns that has nothing pending — nothing buffered, its position
+   * at the topic's end offset read now — holds every change committed up to the newest heartbeat of
+   * its source applied so far by any member (Debezium emits in commit order, and that heartbeat was
+   * in Kafka before these end offsets were read). Recorded in partition_freshness when it advances;
+   * data_as_of is the minimum over the partitions (clickhouse/freshness.ts).
+   */
+  private async markIdlePartitions(): Promise<void> {
+    if (this.abort.signal.aborted || this.reloadNeeded) return;
+    const { clickhouse, config } = this.deps;
+    const db = config.clickhouse.database;
+    const owned = [...this.claims.values()].filter((c) => !isHeartbeatTopic(c.topic));
+    if (owned.length === 0) return;
+    const horizons = await readHeartbeatHorizons(clickhouse, db, config.group);
+    const ends = new Map<string, bigint>();
+    for (const topic of new Set(owned.map((c) => c.topic))) {
+      for (const p of await this.admin.fetchTopicOffsets(topic))
+        ends.set(partitionKey(topic, p.partition), BigInt(p.high));
+    }
+    const rows: PartitionCompleteness[] = [];
+    for (const { topic, partition } of owned) {
+      const key = partitionKey(topic, partition);
+      const horizon = horizons.get(parseTopicTable(topic).source);
+      if (horizon === undefined || (this.markedTo.get(key) ?? "") >= horizon) continue;
+      const state = this.partitions.get(key);
+      if (state?.fenced || state?.guard.rereading) continue;
+      const position = state?.nextOffset ?? this.progress.get(key)?.nextOffset ?? 0n;
+      const pending = (state?.records.length ?? 0) > 0 || position < (ends.get(key) ?? 0n);
+      if (pending) continue;
+      rows.push({ group: config.group, topic, partition, completeTo: horizon });
+    }
+    if (rows.length === 0) return;
+    await recordCompleteness(clickhouse, db, rows);
+    for (const row of rows) this.markedTo.set(partitionKey(row.topic, row.partition), row.completeTo);
   }
 
   /** Retries transient failures with backoff until CONSUMER_RETRY_MAX_MS or stop(), logging some attempts. */

@@ -19,7 +19,7 @@ function fakePipeline() {
       return () => undefined;
     },
   };
-  const kafka = { consumer: () => consumer, producer: () => ({}) } as unknown as Kafka;
+  const kafka = { consumer: () => consumer, producer: () => ({}), admin: () => ({}) } as unknown as Kafka;
   const lines: string[] = [];
   const pipeline = new MartsPipeline({
     config: loadConsumerConfig({}),
@@ -69,19 +69,31 @@ describe("needsRejoin", () => {
 });
 
 describe("resumePoint", () => {
-  const row = { group: "g", topic: "t", partition: 0, claimEpoch: 3n, firstOffset: 10n, lastOffset: 19n };
-  it("resumes after an applied chunk", () => {
+  const row = {
+    group: "g",
+    topic: "t",
+    partition: 0,
+    claimEpoch: 3n,
+    firstOffset: 10n,
+    lastOffset: 19n,
+    producer: "7:0",
+    producerSince: 4n,
+    commitTs: null,
+  };
+  it("resumes after an applied chunk, in the producer run of its last record", () => {
     expect(resumePoint({ ...row, status: "applied" })).toEqual({
       nextOffset: 20n,
       forcedLast: undefined,
       intentClaim: undefined,
+      run: { producer: "7:0", producerSince: 4n },
     });
   });
-  it("redoes an open intent as exactly its range", () => {
+  it("redoes an open intent as exactly its range, in the producer run before it", () => {
     expect(resumePoint({ ...row, status: "intent" })).toEqual({
       nextOffset: 10n,
       forcedLast: 19n,
       intentClaim: 3n,
+      run: { producer: "7:0", producerSince: 4n },
     });
   });
 });

@@ -2,7 +2,8 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { dedupSettings, insertJsonRows, type ChRow } from "../../../clickhouse/insert.js";
 import { assertDatabaseName } from "../../../clickhouse/sql.js";
 import { ConsumerError } from "../errors.js";
-import { targetTables, type RowsByTable, type TargetTable } from "../mapping/types.js";
+import { targetTables, type Reset, type RowsByTable, type TargetTable } from "../mapping/types.js";
+import { applyReset, resetTargets } from "./resets.js";
 
 /**
  * Crash repair of one chunk (docs/consumers.md "Crash repair").
@@ -278,12 +279,26 @@ export async function rebuildChain(
   }
 }
 
-/** Repairs the effect of one chunk whose writer may have died mid-insert (see the top of this file). */
+/** Every month partition a change table holds (a reset may have touched any of them). */
+async function allPartitions(client: ClickHouseClient, db: string, table: string): Promise<string[]> {
+  const result = await client.query({
+    query: `SELECT DISTINCT _partition_id AS id FROM ${db}.${table} ORDER BY id`,
+    format: "JSONEachRow",
+  });
+  return (await result.json<{ id: string }>()).map((r) => r.id);
+}
+
+/**
+ * Repairs the effect of one chunk whose writer may have died mid-insert (see the top of this file).
+ * `resets` are the chunk's TRUNCATEs and new snapshots (sink/resets.ts): applied again (they are
+ * idempotent) after the rows, and the chains of the change tables they touch rebuilt for every month.
+ */
 export async function repairChunk(
   client: ClickHouseClient,
   database: string,
   rows: RowsByTable,
   scratchSuffix: string,
+  resets: readonly Reset[] = [],
 ): Promise<RepairSummary> {
   const started = Date.now();
   const db = assertDatabaseName(database);
@@ -294,18 +309,34 @@ export async function repairChunk(
     await insertJsonRows(client, `${db}.${table}`, block, "");
     dimensionRows += block.length;
   }
-  const changeTables: ChangeTableRepair[] = [];
+  const reset = new Set(
+    resets.flatMap((r) =>
+      resetTargets(r.sourceTable)
+        .filter((t) => t.kind === "changes")
+        .map((t) => t.table),
+    ),
+  );
+  const repaired: { table: TargetTable; chain: MartChain; compensatingRows: number; partitions: string[] }[] =
+    [];
   for (const table of CHANGE_TABLES) {
     const block = rows[table];
-    if (!block?.length) continue;
+    if (!block?.length && !reset.has(table)) continue;
     const chain = await martChain(client, db, table);
     const scratch = assertDatabaseName(`repair_${table}_${scratchSuffix}`);
-    const { compensatingRows, partitions } = await reconcileChangeTable(client, db, chain, block, scratch);
-    if (chain.downstream.length) await rebuildChain(client, db, chain, partitions);
+    const { compensatingRows, partitions } = block?.length
+      ? await reconcileChangeTable(client, db, chain, block, scratch)
+      : { compensatingRows: 0, partitions: [] };
+    repaired.push({ table, chain, compensatingRows, partitions });
+  }
+  for (const r of resets) await applyReset(client, db, r);
+  const changeTables: ChangeTableRepair[] = [];
+  for (const { table, chain, compensatingRows, partitions } of repaired) {
+    const months = reset.has(table) ? await allPartitions(client, db, table) : partitions;
+    if (chain.downstream.length) await rebuildChain(client, db, chain, months);
     changeTables.push({
       table,
       compensatingRows,
-      rebuilt: chain.monthAligned ? partitions : ["all"],
+      rebuilt: chain.monthAligned ? months : ["all"],
       downstream: chain.downstream,
     });
   }

@@ -1,9 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { insertJsonRows } from "../../../clickhouse/insert.js";
 import { assertDatabaseName } from "../../../clickhouse/sql.js";
-import { watermarkRow } from "../mapping/collect.js";
 import { partitionKey } from "../runtime/partition-state.js";
-import type { Watermark } from "../mapping/types.js";
 
 export interface ChunkRange {
   group: string;
@@ -15,7 +13,17 @@ export interface ChunkRange {
   lastOffset: bigint;
 }
 
-export interface PartitionProgress extends ChunkRange {
+/** What a progress row records besides the chunk's range (docs/consumers.md). */
+export interface AppliedState {
+  /** Kafka producer of the chunk's last record ("<id>:<epoch>"), "" when unknown. */
+  producer: string;
+  /** First offset of that producer's run of records in the partition; -1 when unknown. */
+  producerSince: bigint;
+  /** Newest source commit of the chunk's table changes (DateTime64(3) text), null when none. */
+  commitTs: string | null;
+}
+
+export interface PartitionProgress extends ChunkRange, AppliedState {
   status: "intent" | "applied";
 }
 
@@ -35,6 +43,7 @@ async function writeProgress(
   db: string,
   range: ChunkRange,
   status: PartitionProgress["status"],
+  state: AppliedState,
 ) {
   await insertJsonRows(
     client,
@@ -50,20 +59,33 @@ async function writeProgress(
         status,
         // Within a claim: later chunks win; within a chunk, applied wins over intent.
         version: (range.lastOffset * 2n + (status === "applied" ? 1n : 0n)).toString(),
+        producer: state.producer,
+        producer_since: state.producerSince.toString(),
+        ...(state.commitTs ? { commit_ts: state.commitTs } : {}),
       },
     ],
     "",
   );
 }
 
-/** Step 2 of DESIGN §6: the chunk about to be inserted. */
-export function recordIntent(client: ClickHouseClient, database: string, range: ChunkRange): Promise<void> {
-  return writeProgress(client, database, range, "intent");
+/** Step 2 of DESIGN §6: the chunk about to be inserted; `before` is the partition's state before it. */
+export function recordIntent(
+  client: ClickHouseClient,
+  database: string,
+  range: ChunkRange,
+  before: AppliedState,
+): Promise<void> {
+  return writeProgress(client, database, range, "intent", before);
 }
 
 /** Step 3 of DESIGN §6: the chunk is in ClickHouse; the Kafka offset last + 1 may be committed. */
-export function recordApplied(client: ClickHouseClient, database: string, range: ChunkRange): Promise<void> {
-  return writeProgress(client, database, range, "applied");
+export function recordApplied(
+  client: ClickHouseClient,
+  database: string,
+  range: ChunkRange,
+  applied: AppliedState,
+): Promise<void> {
+  return writeProgress(client, database, range, "applied", applied);
 }
 
 /**
@@ -77,10 +99,12 @@ export async function readProgress(
 ): Promise<PartitionProgress[]> {
   const result = await client.query({
     query: `SELECT topic, partition, toString(p.1) AS claim_epoch, toString(p.2) AS first_offset,
-                   toString(p.3) AS last_offset, toString(p.4) AS status
+                   toString(p.3) AS last_offset, toString(p.4) AS status, p.5 AS producer,
+                   toString(p.6) AS producer_since, toString(p.7) AS commit_ts
             FROM (
                 SELECT topic, partition,
-                       argMax((claim_epoch, first_offset, last_offset, status), (claim_epoch, version)) AS p
+                       argMax((claim_epoch, first_offset, last_offset, status, producer, producer_since, commit_ts),
+                              (claim_epoch, version)) AS p
                 FROM ${assertDatabaseName(database)}.partition_progress
                 WHERE consumer_group = {group:String}
                 GROUP BY topic, partition
@@ -96,6 +120,9 @@ export async function readProgress(
     first_offset: string;
     last_offset: string;
     status: "intent" | "applied";
+    producer: string;
+    producer_since: string;
+    commit_ts: string;
   }>();
   return rows.map((r) => ({
     group,
@@ -105,6 +132,9 @@ export async function readProgress(
     firstOffset: BigInt(r.first_offset),
     lastOffset: BigInt(r.last_offset),
     status: r.status,
+    producer: r.producer,
+    producerSince: BigInt(r.producer_since),
+    commitTs: r.commit_ts.startsWith("1970-01-01") ? null : r.commit_ts,
   }));
 }
 
@@ -208,33 +238,49 @@ export async function holdsClaim(
   return newest !== undefined && newest.epoch === claim.epoch && newest.member === claim.member;
 }
 
-/** Advances the freshness watermark of each source (the newest commit wins). */
-export async function recordWatermarks(
+export interface PartitionCompleteness extends TopicPartition {
+  group: string;
+  /** DateTime64(3, 'UTC') text: the partition holds every change committed up to here. */
+  completeTo: string;
+}
+
+/** Records partitions that had nothing pending at a heartbeat of their source (partition_freshness). */
+export async function recordCompleteness(
   client: ClickHouseClient,
   database: string,
-  watermarks: readonly Watermark[],
+  rows: readonly PartitionCompleteness[],
 ): Promise<void> {
   await insertJsonRows(
     client,
-    `${assertDatabaseName(database)}.source_watermarks`,
-    watermarks.map(watermarkRow),
+    `${assertDatabaseName(database)}.partition_freshness`,
+    rows.map((r) => ({
+      consumer_group: r.group,
+      topic: r.topic,
+      partition: r.partition,
+      complete_to: r.completeTo,
+    })),
     "",
   );
 }
 
-export interface SourceFreshness {
-  source: string;
-  /** DateTime64(3, 'UTC') text of the latest source commit reflected in the marts. */
-  commitTs: string;
-  lsn: string;
-}
-
-export async function readWatermarks(client: ClickHouseClient, database: string): Promise<SourceFreshness[]> {
+/**
+ * Per source: the commit time of the newest heartbeat applied by the group (the heartbeat topics'
+ * applied chunks), DateTime64(3) text. Idle data partitions are complete up to it.
+ */
+export async function readHeartbeatHorizons(
+  client: ClickHouseClient,
+  database: string,
+  group: string,
+): Promise<Map<string, string>> {
   const result = await client.query({
-    query: `SELECT source, toString(max(commit_ts)) AS latest_commit_ts, toString(argMax(lsn, commit_ts)) AS latest_lsn
-            FROM ${assertDatabaseName(database)}.source_watermarks GROUP BY source ORDER BY source`,
+    query: `SELECT splitByChar('.', topic)[-2] AS source, toString(max(commit_ts)) AS commit_ts
+            FROM ${assertDatabaseName(database)}.partition_progress
+            WHERE consumer_group = {group:String} AND status = 'applied'
+              AND endsWith(topic, '.debezium_heartbeat') AND toUnixTimestamp64Milli(commit_ts) > 0
+            GROUP BY source`,
+    query_params: { group },
     format: "JSONEachRow",
   });
-  const rows = await result.json<{ source: string; latest_commit_ts: string; latest_lsn: string }>();
-  return rows.map((r) => ({ source: r.source, commitTs: r.latest_commit_ts, lsn: r.latest_lsn }));
+  const rows = await result.json<{ source: string; commit_ts: string }>();
+  return new Map(rows.map((r) => [r.source, r.commit_ts]));
 }

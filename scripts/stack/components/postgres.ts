@@ -149,11 +149,15 @@ export async function startPostgres(
   await waitUntilHealthy(COMPONENT, () => canConnect(endpoint), { timeoutS: options.timeoutS, logFile: log });
 }
 
-export async function stopPostgres(layout: StackLayout): Promise<boolean> {
+/** `fast`: a clean shutdown; `immediate`: no checkpoint, crash recovery at the next start. */
+export async function stopPostgres(
+  layout: StackLayout,
+  mode: "fast" | "immediate" = "fast",
+): Promise<boolean> {
   const data = dataDir(layout);
   if (!existsSync(path.join(data, "postmaster.pid"))) return false;
   const bin = findPostgresBin();
-  asOwner(path.join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
+  asOwner(path.join(bin, "pg_ctl"), ["-D", data, "-m", mode, "-w", "stop"]);
   return true;
 }
 
