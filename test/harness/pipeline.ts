@@ -546,3 +546,70 @@ export function priorityAssigner(priority: number): PartitionAssigner {
     },
   });
 }
+
+/**
+ * A partition assigner that gives the partitions of the tables a member names (its user data: a
+ * JSON list of table names) to that member, and every other partition to the member that names
+ * none: a test can pin one partition to an instance it controls.
+ */
+export function tableAssigner(tables: readonly string[]): PartitionAssigner {
+  return ({ cluster }) => ({
+    name: "TableAssigner",
+    version: 1,
+    protocol: ({ topics }) => ({
+      name: "TableAssigner",
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: 1,
+        topics,
+        userData: Buffer.from(JSON.stringify(tables)),
+      }),
+    }),
+    assign: async ({ members, topics }) => {
+      const wants = members.map((m) => ({
+        memberId: m.memberId,
+        tables: JSON.parse(
+          AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData.toString() || "[]",
+        ) as string[],
+      }));
+      const rest = wants.find((w) => w.tables.length === 0) ?? wants[0];
+      const assignment = new Map(wants.map((w) => [w.memberId, {} as Record<string, number[]>]));
+      for (const topic of topics) {
+        const table = topic.split(".").at(-1) ?? "";
+        const owner = wants.find((w) => w.tables.includes(table)) ?? rest;
+        if (!owner) continue;
+        (assignment.get(owner.memberId) as Record<string, number[]>)[topic] = cluster
+          .findTopicPartitionMetadata(topic)
+          .map((m) => m.partitionId);
+      }
+      return wants.map((w) => ({
+        memberId: w.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: assignment.get(w.memberId) ?? {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+  });
+}
+
+/** A decoder whose records of one topic wait while its gate is closed: that partition is held back. */
+export class GatedDecoder extends RecordDecoder {
+  private opened: Promise<void> = Promise.resolve();
+  private open: () => void = () => undefined;
+
+  close(): void {
+    this.opened = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  override async decodeValue(buffer: Buffer | null) {
+    await this.opened;
+    return super.decodeValue(buffer);
+  }
+}

@@ -273,7 +273,7 @@ export async function readHeartbeatHorizons(
   group: string,
 ): Promise<Map<string, string>> {
   const result = await client.query({
-    query: `SELECT splitByChar('.', topic)[-2] AS source, toString(max(commit_ts)) AS commit_ts
+    query: `SELECT splitByChar('.', topic)[-2] AS source, toString(max(commit_ts)) AS horizon
             FROM ${assertDatabaseName(database)}.partition_progress
             WHERE consumer_group = {group:String} AND status = 'applied'
               AND endsWith(topic, '.debezium_heartbeat') AND toUnixTimestamp64Milli(commit_ts) > 0
@@ -281,6 +281,6 @@ export async function readHeartbeatHorizons(
     query_params: { group },
     format: "JSONEachRow",
   });
-  const rows = await result.json<{ source: string; commit_ts: string }>();
-  return new Map(rows.map((r) => [r.source, r.commit_ts]));
+  const rows = await result.json<{ source: string; horizon: string }>();
+  return new Map(rows.map((r) => [r.source, r.horizon]));
 }
