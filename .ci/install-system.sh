@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the host packages the native stack needs, from Debian's archive, only when missing:
-# a Java 17+ runtime (Kafka, Connect), a Java 21+ runtime (Apicurio Registry 3), Maven (resolves the
+# a Java 17+ runtime (Kafka, Connect, Keycloak), a Java 21+ runtime (Apicurio Registry 3), Maven (resolves the
 # stack from Maven Central), PostgreSQL server binaries (the project runs its own cluster).
 set -euo pipefail
 

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CLIENT_IDS, REALM_NAME, REPORTS_API_AUDIENCE } from "../keycloak/realm.js";
 
 /**
  * Configuration of the operator CLI (scripts/cli.ts): read from the environment once, here and
@@ -11,6 +12,59 @@ export interface PgEndpoint {
   user: string;
   /** Non-enumerable on the returned object so it never lands in a log line or JSON dump. */
   password?: string;
+}
+
+/**
+ * Where the realm `bionicpro` lives and how its tokens look: what the reports API verifies, the
+ * BFF logs in with, and the tests ask for. The base URL is also the native Keycloak's pinned
+ * `--hostname`: the issuer of every token is built from it, so use this one address everywhere.
+ */
+export interface KeycloakConfig {
+  /** @default http://127.0.0.1:18080 (KEYCLOAK_URL names an external Keycloak; else BIONICPRO_KEYCLOAK_PORT) */
+  url: string;
+  /** @default bionicpro */
+  realm: string;
+  /** `iss` of every token: `<url>/realms/<realm>`. */
+  issuer: string;
+  /** The realm's signing keys (RS256, `kid` per key). */
+  jwksUrl: string;
+  authorizationUrl: string;
+  tokenUrl: string;
+  endSessionUrl: string;
+  /** Every access token's `aud` contains it. @default reports-api */
+  audience: string;
+  clients: typeof CLIENT_IDS;
+  /**
+   * Secret of the confidential `reports-bff` client. Non-enumerable (never logged).
+   * @default the realm file's demo secret (KEYCLOAK_BFF_CLIENT_SECRET overrides it for another Keycloak)
+   */
+  bffClientSecret: string;
+}
+
+/** The realm file's demo secret of `reports-bff`: a demo value, not a secret. */
+export const DEMO_BFF_CLIENT_SECRET = "bionicpro-bff-demo-secret";
+
+export function loadKeycloakConfig(env: NodeJS.ProcessEnv = process.env): KeycloakConfig {
+  const port = intFrom("BIONICPRO_KEYCLOAK_PORT", env.BIONICPRO_KEYCLOAK_PORT, 18080);
+  const url = (env.KEYCLOAK_URL || `http://127.0.0.1:${port}`).replace(/\/+$/, "");
+  const issuer = `${url}/realms/${REALM_NAME}`;
+  const oidc = `${issuer}/protocol/openid-connect`;
+  const config = {
+    url,
+    realm: REALM_NAME,
+    issuer,
+    jwksUrl: `${oidc}/certs`,
+    authorizationUrl: `${oidc}/auth`,
+    tokenUrl: `${oidc}/token`,
+    endSessionUrl: `${oidc}/logout`,
+    audience: REPORTS_API_AUDIENCE,
+    clients: CLIENT_IDS,
+  } as KeycloakConfig;
+  Object.defineProperty(config, "bffClientSecret", {
+    value: env.KEYCLOAK_BFF_CLIENT_SECRET || DEMO_BFF_CLIENT_SECRET,
+    enumerable: false,
+  });
+  return config;
 }
 
 export interface ScriptsConfig {
@@ -29,6 +83,7 @@ export interface ScriptsConfig {
   registryUrl: string;
   /** Topics are `<topicPrefix>.<crm|telemetry>.<table>`. @default bionicpro */
   topicPrefix: string;
+  keycloak: KeycloakConfig;
   /**
    * The same services as Kafka Connect reaches them (differs from ours inside docker compose,
    * where Connect talks to `postgres:5432` and `registry:8080`).
@@ -82,6 +137,7 @@ export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): Scripts
     connectUrl: env.CONNECT_URL ?? `http://127.0.0.1:${connectPort}`,
     registryUrl,
     topicPrefix: env.TOPIC_PREFIX ?? "bionicpro",
+    keycloak: loadKeycloakConfig(env),
     connectView: {
       pgHost: env.CONNECT_PG_HOST ?? pg.host,
       pgPort: intFrom("CONNECT_PG_PORT", env.CONNECT_PG_PORT, pg.port),

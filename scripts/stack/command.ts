@@ -6,53 +6,79 @@ import { StackError } from "./errors.js";
 import { logFile, stackLayout } from "./layout.js";
 import {
   restartComponent,
-  RESTARTABLE,
+  STACK_COMPONENTS,
   stackDown,
   stackStatus,
   stackUp,
-  type RestartableComponent,
+  type StackComponent,
 } from "./stack.js";
 
-const COMPONENTS = ["postgres", "kafka", "registry", "connect"] as const;
-
 const say = (line: string): void => console.log(`[stack] ${line}`);
+
+/** Component names from the command line; undefined for none (= all). */
+function componentsFrom(names: string[]): StackComponent[] | undefined {
+  if (names.length === 0) return undefined;
+  for (const name of names) {
+    if (!(STACK_COMPONENTS as readonly string[]).includes(name)) {
+      throw new StackError(
+        "STACK_BAD_INPUT",
+        `unknown component "${name}"; choose from ${STACK_COMPONENTS.join(", ")}`,
+      );
+    }
+  }
+  return names as StackComponent[];
+}
 
 export function registerStackCommands(program: Command): void {
   const stack = program
     .command("stack")
-    .description("the native infrastructure: PostgreSQL, Kafka, Apicurio Registry, Kafka Connect + Debezium");
+    .description(
+      "the native infrastructure: PostgreSQL, Kafka, Apicurio Registry, Kafka Connect + Debezium, Keycloak",
+    );
 
   stack
     .command("up")
-    .description("install (Maven Central, cached) and start every component, then create the CDC connectors")
+    .description(
+      "install (Maven Central, cached) and start every component (or the named ones), then create the CDC connectors",
+    )
+    .argument("[components...]", `some of ${STACK_COMPONENTS.join(", ")} (default: all, then the connectors)`)
     .option("--no-connectors", "start the infrastructure only, without source databases and connectors")
-    .action(async (options: { connectors: boolean }) => {
+    .action(async (names: string[], options: { connectors: boolean }) => {
       const config = loadStackConfig();
-      await stackUp(config, { sourceConnectors: options.connectors, log: say });
+      const components = componentsFrom(names);
+      await stackUp(config, {
+        ...(components ? { components } : {}),
+        sourceConnectors: options.connectors,
+        log: say,
+      });
       console.log(formatStatus(await stackStatus(config)));
     });
 
   stack
     .command("down")
-    .description("stop every component (data kept; replication slots resume on the next up)")
-    .option("--purge", "also delete all data (databases, topics, schemas)")
-    .action(async (options: { purge?: boolean }) => {
-      await stackDown(loadStackConfig(), { purge: options.purge ?? false, log: say });
+    .description(
+      "stop every component this state dir started (or the named ones); data kept, replication slots resume on the next up",
+    )
+    .argument("[components...]", `some of ${STACK_COMPONENTS.join(", ")} (default: all)`)
+    .option("--purge", "also delete their data (databases, topics, schemas, the Keycloak realm and keys)")
+    .action(async (names: string[], options: { purge?: boolean }) => {
+      const components = componentsFrom(names);
+      await stackDown(loadStackConfig(), {
+        ...(components ? { components } : {}),
+        purge: options.purge ?? false,
+        log: say,
+      });
     });
 
   stack
     .command("restart")
     .description("stop one component (cleanly, or as a crash with --kill) and start it again")
-    .argument("<component>", `one of ${RESTARTABLE.join(", ")}`)
+    .argument("<component>", `one of ${STACK_COMPONENTS.join(", ")}`)
     .option("--kill", "SIGKILL it (PostgreSQL: immediate shutdown), as a crash would")
     .action(async (component: string, options: { kill?: boolean }) => {
-      if (!(RESTARTABLE as readonly string[]).includes(component)) {
-        throw new StackError(
-          "STACK_BAD_INPUT",
-          `unknown component "${component}"; choose one of ${RESTARTABLE.join(", ")}`,
-        );
-      }
-      await restartComponent(loadStackConfig(), component as RestartableComponent, {
+      const [name] = componentsFrom([component]) ?? [];
+      if (!name) throw new StackError("STACK_BAD_INPUT", "name one component to restart");
+      await restartComponent(loadStackConfig(), name, {
         kill: options.kill ?? false,
         log: say,
       });
@@ -70,20 +96,15 @@ export function registerStackCommands(program: Command): void {
   stack
     .command("logs")
     .description("print the last lines of a component's log (all components when none is named)")
-    .argument("[component]", `one of ${COMPONENTS.join(", ")}`)
+    .argument("[component]", `one of ${STACK_COMPONENTS.join(", ")}`)
     .option("-n, --lines <n>", "lines per log", "40")
     .action((component: string | undefined, options: { lines: string }) => {
-      if (component !== undefined && !(COMPONENTS as readonly string[]).includes(component)) {
-        throw new StackError(
-          "STACK_BAD_INPUT",
-          `unknown component "${component}"; choose one of ${COMPONENTS.join(", ")}`,
-        );
-      }
+      if (component !== undefined) componentsFrom([component]);
       const lines = Number(options.lines);
       if (!Number.isInteger(lines) || lines <= 0)
         throw new StackError("STACK_BAD_INPUT", "--lines must be a positive integer");
       const layout = stackLayout(loadStackConfig().stateDir);
-      for (const name of component ? [component] : COMPONENTS) {
+      for (const name of component ? [component] : STACK_COMPONENTS) {
         const file = logFile(layout, name);
         console.log(`==> ${file} <==`);
         if (existsSync(file))

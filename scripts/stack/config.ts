@@ -15,7 +15,19 @@ export interface StackConfig extends ScriptsConfig {
     registry: number;
     /** Apicurio (Quarkus) management interface with /q/health. @default 18091 */
     registryManagement: number;
+    /** Keycloak HTTP; also its pinned hostname http://127.0.0.1:<port>. @default 18080 */
+    keycloak: number;
+    /** Keycloak management interface with /health/ready (Keycloak's default, 9000, is often taken). @default 18090 */
+    keycloakManagement: number;
+    /** The reports API and dashboard: the realm's redirect URIs name it. @default 18000 */
+    api: number;
   };
+  /**
+   * Keycloak's bootstrap admin (master realm), created on its first start and used by `stack up`
+   * to apply the realm file. The password is non-enumerable. Demo values, not secrets.
+   * @default admin / admin (BIONICPRO_KEYCLOAK_ADMIN, BIONICPRO_KEYCLOAK_ADMIN_PASSWORD)
+   */
+  keycloakAdmin: { username: string; password?: string };
   /** JDK home for Apicurio Registry 3 (needs Java 21+). @default first JDK >= 21 under /usr/lib/jvm */
   java21Home: string | undefined;
   /**
@@ -41,6 +53,11 @@ function int(name: string, value: string | undefined, fallback: number, min = 1)
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const base = loadScriptsConfig(env);
   const kafka = int("BIONICPRO_KAFKA_PORT", env.BIONICPRO_KAFKA_PORT, 19092);
+  const keycloakAdmin = { username: env.BIONICPRO_KEYCLOAK_ADMIN || "admin" };
+  Object.defineProperty(keycloakAdmin, "password", {
+    value: env.BIONICPRO_KEYCLOAK_ADMIN_PASSWORD || "admin",
+    enumerable: false,
+  });
   return {
     ...base,
     pg: base.pg,
@@ -55,7 +72,15 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
         env.BIONICPRO_REGISTRY_MANAGEMENT_PORT,
         18091,
       ),
+      keycloak: int("BIONICPRO_KEYCLOAK_PORT", env.BIONICPRO_KEYCLOAK_PORT, 18080),
+      keycloakManagement: int(
+        "BIONICPRO_KEYCLOAK_MANAGEMENT_PORT",
+        env.BIONICPRO_KEYCLOAK_MANAGEMENT_PORT,
+        18090,
+      ),
+      api: int("BIONICPRO_API_PORT", env.BIONICPRO_API_PORT, 18000),
     },
+    keycloakAdmin,
     java21Home: env.BIONICPRO_JAVA21_HOME || undefined,
     topicPartitions: int("BIONICPRO_TOPIC_PARTITIONS", env.BIONICPRO_TOPIC_PARTITIONS, 1),
     factRetentionMs: int("BIONICPRO_FACT_RETENTION_MS", env.BIONICPRO_FACT_RETENTION_MS, -1, -1),

@@ -9,6 +9,7 @@ export type StackErrorCode =
   | "STACK_HEALTH_TIMEOUT"
   | "STACK_PORT_IN_USE"
   | "STACK_CONNECTOR_FAILED"
+  | "STACK_REALM_FAILED"
   | "STACK_BAD_INPUT";
 
 export class StackError extends Error {

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node
 import path from "node:path";
 import { StackError } from "./errors.js";
 import type { StackLayout } from "./layout.js";
+import type { StackComponent } from "./stack.js";
 import { requireCommand } from "./tools.js";
 import { mavenDir } from "./versions.js";
 
@@ -14,6 +15,8 @@ import { mavenDir } from "./versions.js";
  */
 interface InstallStep {
   name: string;
+  /** The component that runs it: `stack up <component>` installs only what it needs. */
+  component: StackComponent;
   pom: string;
   target: (layout: StackLayout) => string;
   goal: (target: string) => string[];
@@ -22,18 +25,21 @@ interface InstallStep {
 const STEPS: InstallStep[] = [
   {
     name: "kafka",
+    component: "kafka",
     pom: "kafka.pom.xml",
     target: (l) => path.join(l.installDir, "kafka", "libs"),
     goal: (t) => ["dependency:copy-dependencies", `-DoutputDirectory=${t}`],
   },
   {
     name: "connect",
+    component: "connect",
     pom: "connect.pom.xml",
     target: (l) => path.join(l.installDir, "connect", "libs"),
     goal: (t) => ["dependency:copy-dependencies", `-DoutputDirectory=${t}`],
   },
   {
     name: "avro-converter",
+    component: "connect",
     pom: "avro-converter.pom.xml",
     target: (l) => path.join(l.installDir, "connect", "plugins", "apicurio-converter"),
     // Connect's own API and logging come from the worker's class path, not the plugin's.
@@ -45,15 +51,24 @@ const STEPS: InstallStep[] = [
   },
   {
     name: "debezium",
+    component: "connect",
     pom: "archives.pom.xml",
     target: (l) => path.join(l.installDir, "connect", "plugins"),
     goal: (t) => ["dependency:unpack@debezium", `-Dstack.dir=${t}`],
   },
   {
     name: "apicurio",
+    component: "registry",
     pom: "archives.pom.xml",
     target: (l) => path.join(l.installDir, "apicurio"),
     goal: (t) => ["dependency:unpack@apicurio", `-Dstack.dir=${t}`],
+  },
+  {
+    name: "keycloak",
+    component: "keycloak",
+    pom: "keycloak.pom.xml",
+    target: (l) => path.join(l.installDir, "keycloak"),
+    goal: (t) => ["dependency:unpack@keycloak", `-Dstack.dir=${t}`],
   },
 ];
 
@@ -63,10 +78,16 @@ function pomHash(pom: string): string {
     .digest("hex");
 }
 
-export async function installStack(layout: StackLayout, log: (line: string) => void): Promise<void> {
+export async function installStack(
+  layout: StackLayout,
+  components: readonly StackComponent[],
+  log: (line: string) => void,
+): Promise<void> {
+  const steps = STEPS.filter((step) => components.includes(step.component));
+  if (steps.length === 0) return;
   const mvn = requireCommand("mvn", "install Apache Maven (`apt-get install maven`)");
   mkdirSync(path.join(layout.installDir, "markers"), { recursive: true });
-  for (const step of STEPS) {
+  for (const step of steps) {
     const marker = path.join(layout.installDir, "markers", `${step.name}.sha256`);
     const hash = pomHash(step.pom);
     if (existsSync(marker) && readFileSync(marker, "utf8").trim() === hash) continue;

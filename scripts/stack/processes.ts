@@ -53,6 +53,28 @@ export function startDaemon(
   return child.pid;
 }
 
+/** Points the pid file at another process, e.g. the server a launcher script started. */
+export function adoptPid(daemon: Daemon, pid: number): void {
+  writeFileSync(daemon.pidFile, `${pid}\n`);
+}
+
+/** Runs a command to completion with its output in `logPath` (replaced); resolves to its exit code. */
+export function runToLog(
+  command: string,
+  args: string[],
+  extraEnv: Record<string, string>,
+  logPath: string,
+): Promise<number | null> {
+  mkdirSync(path.dirname(logPath), { recursive: true });
+  const out = openSync(logPath, "w");
+  const child = spawn(command, args, { env: { ...process.env, ...extraEnv }, stdio: ["ignore", out, out] });
+  closeSync(out);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => resolve(code));
+  });
+}
+
 /** SIGTERM, wait up to `graceMs`, then SIGKILL. Removes the pid file. */
 export async function stopDaemon(daemon: Daemon, graceMs = 30_000): Promise<boolean> {
   const pid = runningPid(daemon);
@@ -87,5 +109,18 @@ export function residentMiB(pid: number): number | undefined {
     return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
   } catch {
     return undefined;
+  }
+}
+
+/** Direct children of a process, from /proc (Linux); empty when it has none or is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter((field) => field !== "")
+      .map(Number);
+  } catch {
+    return [];
   }
 }

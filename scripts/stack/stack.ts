@@ -1,11 +1,14 @@
 import { rmSync } from "node:fs";
+import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ensureSourceTopics, sourceTopicSpecs } from "../../connectors/topics.js";
 import { connectorName, renderConnectorConfig } from "../../connectors/render.js";
 import { putConnector, waitForConnectorRunning } from "../../connectors/apply.js";
 import type { SourceName } from "../../connectors/sources.js";
+import { loadRealm } from "../../keycloak/realm.js";
 import { connectStatus, startConnect, stopConnect } from "./components/connect.js";
 import { kafkaStatus, startKafka, stopKafka } from "./components/kafka.js";
+import { keycloakStatus, startKeycloak, stopKeycloak } from "./components/keycloak.js";
 import {
   applyDdl,
   DDL_FILES,
@@ -25,6 +28,10 @@ import { stackLayout } from "./layout.js";
 import { stackVersions } from "./versions.js";
 
 type Log = (line: string) => void;
+
+/** The native stack's components, in start order. */
+export const STACK_COMPONENTS = ["postgres", "kafka", "registry", "connect", "keycloak"] as const;
+export type StackComponent = (typeof STACK_COMPONENTS)[number];
 
 async function timed<T>(log: Log, what: string, work: () => Promise<T>): Promise<T> {
   const started = Date.now();
@@ -83,6 +90,12 @@ export const slotNameFor = (topicPrefix: string, source: SourceName): string =>
   `${topicPrefix}_${source}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
 
 export interface StackUpOptions {
+  /**
+   * Start only these (each one expects what it depends on to run already: registry needs postgres,
+   * connect needs kafka and registry). Source connectors are created only when every component is.
+   * @default every component
+   */
+  components?: readonly StackComponent[];
   /** Create the source databases and their connectors (the product's own pipeline). @default true */
   sourceConnectors?: boolean;
   log: Log;
@@ -117,24 +130,45 @@ export async function applySourceConnectors(config: StackConfig, log: Log): Prom
 /** Idempotent: installs what is missing, starts what is down, leaves running parts alone. */
 export async function stackUp(config: StackConfig, options: StackUpOptions): Promise<void> {
   const { log } = options;
+  const components = options.components ?? STACK_COMPONENTS;
+  const selected = (component: StackComponent): boolean => components.includes(component);
   const layout = stackLayout(config.stateDir);
   const timeoutS = config.healthTimeoutS;
   const started = Date.now();
-  await timed(log, "install", () => installStack(layout, log));
-  await timed(log, `postgres on ${config.pg.host}:${config.pg.port}`, async () => {
-    await startPostgres(layout, config.pg, { timeoutS, log });
-    await ensureDatabase(config.pg, REGISTRY_DB);
-  });
-  await timed(log, `kafka on 127.0.0.1:${config.ports.kafka}`, () =>
-    startKafka(layout, config.ports, { timeoutS, log }),
-  );
-  await timed(log, `registry on 127.0.0.1:${config.ports.registry}`, () =>
-    startRegistry(layout, config.ports, config.pg, { timeoutS, java21Home: config.java21Home }),
-  );
-  await timed(log, `connect on 127.0.0.1:${config.ports.connect}`, () =>
-    startConnect(layout, config.ports, config.pg, { timeoutS }),
-  );
-  if (options.sourceConnectors ?? true) {
+  await timed(log, "install", () => installStack(layout, components, log));
+  if (selected("postgres")) {
+    await timed(log, `postgres on ${config.pg.host}:${config.pg.port}`, async () => {
+      await startPostgres(layout, config.pg, { timeoutS, log });
+      await ensureDatabase(config.pg, REGISTRY_DB);
+    });
+  }
+  if (selected("kafka")) {
+    await timed(log, `kafka on 127.0.0.1:${config.ports.kafka}`, () =>
+      startKafka(layout, config.ports, { timeoutS, log }),
+    );
+  }
+  if (selected("registry")) {
+    await timed(log, `registry on 127.0.0.1:${config.ports.registry}`, () =>
+      startRegistry(layout, config.ports, config.pg, { timeoutS, java21Home: config.java21Home }),
+    );
+  }
+  if (selected("connect")) {
+    await timed(log, `connect on 127.0.0.1:${config.ports.connect}`, () =>
+      startConnect(layout, config.ports, config.pg, { timeoutS }),
+    );
+  }
+  if (selected("keycloak")) {
+    await timed(log, `keycloak on 127.0.0.1:${config.ports.keycloak}`, () =>
+      startKeycloak(layout, config.ports, {
+        timeoutS,
+        log,
+        version: stackVersions().keycloak,
+        admin: config.keycloakAdmin,
+        realm: loadRealm(config.ports.api),
+      }),
+    );
+  }
+  if ((options.sourceConnectors ?? true) && STACK_COMPONENTS.every(selected)) {
     await timed(log, "source databases and connectors", async () => {
       await ensureSourceDatabases(config);
       await applySourceConnectors(config, log);
@@ -143,24 +177,33 @@ export async function stackUp(config: StackConfig, options: StackUpOptions): Pro
   log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
-export async function stackDown(config: StackConfig, options: { purge?: boolean; log: Log }): Promise<void> {
+/** Stops what this state dir started (pid files), in reverse start order; never another stack's processes. */
+export async function stackDown(
+  config: StackConfig,
+  options: { components?: readonly StackComponent[]; purge?: boolean; log: Log },
+): Promise<void> {
   const layout = stackLayout(config.stateDir);
-  for (const [name, stop] of [
-    ["connect", () => stopConnect(layout)],
-    ["registry", () => stopRegistry(layout)],
-    ["kafka", () => stopKafka(layout)],
-    ["postgres", () => stopPostgres(layout)],
-  ] as const) {
-    options.log(`${name}: ${(await stop()) ? "stopped" : "was not running"}`);
+  const components = options.components ?? STACK_COMPONENTS;
+  const stops: Record<StackComponent, () => Promise<boolean>> = {
+    keycloak: () => stopKeycloak(layout),
+    connect: () => stopConnect(layout),
+    registry: () => stopRegistry(layout),
+    kafka: () => stopKafka(layout),
+    postgres: () => stopPostgres(layout),
+  };
+  for (const name of [...STACK_COMPONENTS].reverse()) {
+    if (!components.includes(name)) continue;
+    options.log(`${name}: ${(await stops[name]()) ? "stopped" : "was not running"}`);
   }
   if (options.purge) {
-    rmSync(layout.dataDir, { recursive: true, force: true });
-    options.log(`removed data in ${layout.dataDir} (downloads kept in ${layout.installDir})`);
+    // Named components lose only their own data dir (the registry's schemas live in PostgreSQL).
+    const purged = options.components
+      ? components.map((name) => path.join(layout.dataDir, name))
+      : [layout.dataDir];
+    for (const dir of purged) rmSync(dir, { recursive: true, force: true });
+    options.log(`removed data in ${purged.join(", ")} (downloads kept in ${layout.installDir})`);
   }
 }
-
-export const RESTARTABLE = ["postgres", "kafka", "registry", "connect"] as const;
-export type RestartableComponent = (typeof RESTARTABLE)[number];
 
 /**
  * Stops one running component — cleanly, or as a crash (`kill`: SIGKILL; PostgreSQL: immediate
@@ -169,26 +212,20 @@ export type RestartableComponent = (typeof RESTARTABLE)[number];
  */
 export async function restartComponent(
   config: StackConfig,
-  component: RestartableComponent,
+  component: StackComponent,
   options: { kill: boolean; log: Log },
 ): Promise<void> {
-  const layout = stackLayout(config.stateDir);
-  const timeoutS = config.healthTimeoutS;
-  const daemon = daemonOf(layout, component);
-  const stopped =
-    component === "postgres"
-      ? await stopPostgres(layout, options.kill ? "immediate" : "fast")
-      : options.kill
-        ? await killDaemon(daemon)
-        : await { kafka: stopKafka, registry: stopRegistry, connect: stopConnect }[component](layout);
-  options.log(`${component}: ${stopped ? (options.kill ? "killed" : "stopped") : "was not running"}`);
-  await timed(options.log, component, async () => {
-    if (component === "postgres") await startPostgres(layout, config.pg, { timeoutS, log: options.log });
-    if (component === "kafka") await startKafka(layout, config.ports, { timeoutS, log: options.log });
-    if (component === "registry")
-      await startRegistry(layout, config.ports, config.pg, { timeoutS, java21Home: config.java21Home });
-    if (component === "connect") await startConnect(layout, config.ports, config.pg, { timeoutS });
-  });
+  if (options.kill) {
+    const layout = stackLayout(config.stateDir);
+    const killed =
+      component === "postgres"
+        ? await stopPostgres(layout, "immediate")
+        : await killDaemon(daemonOf(layout, component));
+    options.log(`${component}: ${killed ? "killed" : "was not running"}`);
+  } else {
+    await stackDown(config, { components: [component], log: options.log });
+  }
+  await stackUp(config, { components: [component], sourceConnectors: false, log: options.log });
 }
 
 export async function stackStatus(config: StackConfig): Promise<ComponentStatus[]> {
@@ -199,5 +236,6 @@ export async function stackStatus(config: StackConfig): Promise<ComponentStatus[
     await kafkaStatus(layout, config.ports, versions.kafka),
     await registryStatus(layout, config.ports, `apicurio ${versions.apicurio}`),
     await connectStatus(layout, config.ports),
+    await keycloakStatus(layout, config.ports, versions.keycloak),
   ];
 }

@@ -29,6 +29,6 @@ export function stackVersions(): StackVersions {
     debezium: pomProperty("archives.pom.xml", "debezium.version"),
     apicurio: pomProperty("archives.pom.xml", "apicurio.version"),
     apicurioConverter: pomProperty("avro-converter.pom.xml", "apicurio.converter.version"),
-    keycloak: pomProperty("archives.pom.xml", "keycloak.version"),
+    keycloak: pomProperty("keycloak.pom.xml", "keycloak.version"),
   };
 }

@@ -2,14 +2,16 @@ import { spawnSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
 import { repoRoot } from "../../scripts/config.js";
 import { loadStackConfig } from "../../scripts/stack/config.js";
-import { stackUp } from "../../scripts/stack/stack.js";
+import { STACK_COMPONENTS, stackUp } from "../../scripts/stack/stack.js";
 
 /**
  * Finds the services the integration tests talk to, once per run:
  * 1. environment variables naming running services (KAFKA_BROKERS, CONNECT_URL, SCHEMA_REGISTRY_URL,
- *    PGHOST/PGPORT) are used as they are;
+ *    PGHOST/PGPORT; KEYCLOAK_URL) are used as they are;
  * 2. else, where a Docker engine answers, testcontainers starts docker-compose.yml;
  * 3. else the native stack (`npm run stack -- up`, idempotent: reuses a running one).
+ * Keycloak is found on its own: KEYCLOAK_URL names a running one; without it the native Keycloak
+ * is started with the rest, or alone when the other services are external.
  * Every test then isolates itself with its own database names, topic prefix and slot names.
  */
 export type StackMode = "external" | "docker" | "native";
@@ -31,15 +33,22 @@ let teardown: (() => Promise<void>) | undefined;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (line: string): void => console.log(`[harness] ${line}`);
   let mode: StackMode;
+  const keycloakUrl = process.env.KEYCLOAK_URL;
+  if (keycloakUrl) log(`using the Keycloak named by KEYCLOAK_URL (${keycloakUrl})`);
   if (EXTERNAL_VARS.every((name) => process.env[name])) {
     mode = "external";
     log(`using the services named by ${EXTERNAL_VARS.join(", ")}`);
+    if (!keycloakUrl) {
+      log("KEYCLOAK_URL not set: starting the native Keycloak only (npm run stack -- up keycloak)");
+      await stackUp(loadStackConfig(), { components: ["keycloak"], log });
+    }
   } else if (dockerAnswers()) {
     mode = "docker";
     const { DockerComposeEnvironment, Wait } = await import("testcontainers");
     log("Docker engine found: starting docker-compose.yml with testcontainers");
     const environment = await new DockerComposeEnvironment(repoRoot, "docker-compose.yml")
       .withWaitStrategy("connect-1", Wait.forHttp("/connector-plugins", 8083))
+      .withWaitStrategy("keycloak-1", Wait.forHttp("/health/ready", 9000))
       .up();
     process.env.PGPASSWORD ??= "postgres";
     process.env.CONNECT_PG_HOST = "postgres";
@@ -51,7 +60,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } else {
     mode = "native";
     log("no Docker engine: starting the native stack (npm run stack -- up --no-connectors)");
-    await stackUp(loadStackConfig(), { sourceConnectors: false, log });
+    const components = STACK_COMPONENTS.filter((name) => !(keycloakUrl && name === "keycloak"));
+    await stackUp(loadStackConfig(), { components, sourceConnectors: false, log });
   }
   project.provide("stackMode", mode);
   return async () => {
