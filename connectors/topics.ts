@@ -1,5 +1,8 @@
-import { ConfigResourceTypes, type Admin, type ITopicConfig } from "kafkajs";
+import kafkajs, { type Admin, type ITopicConfig } from "kafkajs";
 import { HEARTBEAT_TABLE, SOURCES, tableTopic, type SourceName } from "./sources.js";
+
+// kafkajs is CommonJS; Node's ESM loader does not see this export by name.
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * The CDC topics, created up front (before the connectors start) so that consumers can subscribe

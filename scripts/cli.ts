@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { loadClickHouseConfig } from "../clickhouse/config.js";
 import { registerMigrateCommand, registerReconcileCommand } from "../consumers/src/reconcile/command.js";
 import { loadScriptsConfig } from "./config.js";
+import { registerChaosCommand } from "./chaos/command.js";
 import { registerGenerateCommands } from "./generate/command.js";
 import { registerStackCommands } from "./stack/command.js";
 
@@ -16,6 +17,7 @@ const config = loadScriptsConfig();
 registerStackCommands(program);
 registerGenerateCommands(program, config);
 registerMigrateCommand(program, () => ({ clickhouse: loadClickHouseConfig() }));
+registerChaosCommand(program);
 registerReconcileCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
   pg: config.pg,
