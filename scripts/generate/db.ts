@@ -15,6 +15,9 @@ export async function connect(
     database,
     application_name: applicationName,
   });
+  // A connection the server drops while it is idle (a restart, pg_terminate_backend) is reported as
+  // an 'error' event, which would end the process without a listener; the next query fails instead.
+  client.on("error", () => undefined);
   await client.connect();
   return client;
 }

@@ -24,6 +24,7 @@ import type { ComponentStatus } from "./components/status.js";
 import { killDaemon } from "./processes.js";
 import type { StackConfig } from "./config.js";
 import { installStack } from "./install.js";
+import { ensureHostPackages } from "./tools.js";
 import { stackLayout } from "./layout.js";
 import { stackVersions } from "./versions.js";
 
@@ -135,6 +136,7 @@ export async function stackUp(config: StackConfig, options: StackUpOptions): Pro
   const layout = stackLayout(config.stateDir);
   const timeoutS = config.healthTimeoutS;
   const started = Date.now();
+  ensureHostPackages(log);
   await timed(log, "install", () => installStack(layout, components, log));
   if (selected("postgres")) {
     await timed(log, `postgres on ${config.pg.host}:${config.pg.port}`, async () => {

@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { StackError } from "./errors.js";
 
 /** Host tools the native stack needs, found once, with an install hint when missing. */
@@ -78,9 +79,26 @@ export function findPostgresBin(): string {
     throw new StackError(
       "STACK_MISSING_DEPENDENCY",
       "PostgreSQL server binaries not found under /usr/lib/postgresql: `apt-get install postgresql` " +
-        "(run `.ci/install-system.sh` to install everything the stack needs)",
+        "(`npm run stack -- up` installs it as root: see scripts/stack/host-packages.sh)",
       { component: "postgres" },
     );
   }
   return path.join(root, major, "bin");
+}
+
+/**
+ * Installs the Debian packages the stack needs when missing (scripts/stack/host-packages.sh: as
+ * root, or with `sudo -n`); otherwise fails saying which command to run.
+ */
+export function ensureHostPackages(log: (line: string) => void): void {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "host-packages.sh");
+  const result = spawnSync("bash", [script], { encoding: "utf8" });
+  for (const line of `${result.stdout}${result.stderr}`.split("\n").filter(Boolean)) log(line);
+  if (result.status !== 0) {
+    throw new StackError(
+      "STACK_MISSING_DEPENDENCY",
+      `host packages missing and not installable by this user: run \`sudo bash ${script}\`, then try again`,
+      { component: "host" },
+    );
+  }
 }

@@ -57,6 +57,13 @@ export async function startRegistry(
       "-Dapicurio.storage.sql.kind=postgresql",
       `-Dapicurio.datasource.url=jdbc:postgresql://${pg.host}:${pg.port}/${REGISTRY_DB}`,
       `-Dapicurio.datasource.username=${pg.user}`,
+      // A PostgreSQL restart leaves the pool's connections dead: check each one as it is borrowed
+      // (and idle ones every 5 s), or the converters' next registry call fails and Connect kills
+      // the connector task. Four connections are plenty for two connectors.
+      "-Dquarkus.datasource.postgresql.jdbc.validate-on-borrow=true",
+      "-Dquarkus.datasource.postgresql.jdbc.background-validation-interval=5S",
+      "-Dapicurio.datasource.jdbc.initial-size=4",
+      "-Dapicurio.datasource.jdbc.min-size=4",
       "-jar",
       path.join(layout.installDir, "apicurio", "quarkus-run.jar"),
     ],

@@ -2,7 +2,20 @@
 # Installs the host packages the native stack needs, from Debian's archive, only when missing:
 # a Java 17+ runtime (Kafka, Connect, Keycloak), a Java 21+ runtime (Apicurio Registry 3), Maven (resolves the
 # stack from Maven Central), PostgreSQL server binaries (the project runs its own cluster).
+# `npm run stack -- up` (and so `npm start`) runs it first; it installs as root, or through `sudo -n`,
+# and otherwise says which command to run.
 set -euo pipefail
+
+apt_get() {
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo -n apt-get "$@"
+  else
+    echo "[host-packages] missing Debian packages; install them as root: apt-get install ${need[*]:-} (or run this script as root: bash scripts/stack/host-packages.sh)" >&2
+    exit 1
+  fi
+}
 
 need=()
 have_java() { # $1 = minimum major version
@@ -21,22 +34,24 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 
 if [ ${#need[@]} -gt 0 ]; then
-  echo "[install-system] apt-get install ${need[*]}"
+  echo "[host-packages] apt-get install ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 if ! have_java 21; then
   # Debian 12 ships no Java 21; take one from Debian's archive where it exists (trixie and later).
   if apt-cache show openjdk-21-jdk-headless >/dev/null 2>&1; then
-    apt-get install -y -qq --no-install-recommends openjdk-21-jdk-headless >/dev/null
+    need=(openjdk-21-jdk-headless)
+    apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   elif apt-cache show openjdk-25-jdk-headless >/dev/null 2>&1; then
-    apt-get install -y -qq --no-install-recommends openjdk-25-jdk-headless >/dev/null
+    need=(openjdk-25-jdk-headless)
+    apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    echo "[install-system] Apicurio Registry 3 needs Java 21+: install a JDK 21+ (e.g. Temurin) under /usr/lib/jvm" >&2
-    echo "[install-system] or set BIONICPRO_JAVA21_HOME to its home directory" >&2
+    echo "[host-packages] Apicurio Registry 3 needs Java 21+: install a JDK 21+ (e.g. Temurin) under /usr/lib/jvm" >&2
+    echo "[host-packages] or set BIONICPRO_JAVA21_HOME to its home directory" >&2
     exit 1
   fi
 fi
-echo "[install-system] host packages present"
+echo "[host-packages] host packages present"
