@@ -16,7 +16,9 @@ export const encodeCursor = (key: string): string => Buffer.from(key, "utf8").to
 export function decodeCursor(cursor: string): string {
   const key = Buffer.from(cursor, "base64url").toString("utf8");
   if (!cursorPattern.test(key) || encodeCursor(key) !== cursor)
-    throw new ApiError("INVALID_PAGINATION", "cursor is not a next_cursor this API returned");
+    throw new ApiError("INVALID_PAGINATION", "cursor is not a next_cursor this API returned", {
+      extensions: { errors: [{ parameter: "cursor", message: "unknown cursor" }] },
+    });
   return key;
 }
 
@@ -41,12 +43,12 @@ export function reportEntries(
   return entries.sort((a, b) => sortKey(b).localeCompare(sortKey(a)));
 }
 
+/** One page: the entries after the decoded cursor `after` (null: from the newest). */
 export function reportPage(
   entries: readonly Entry[],
   limit: number,
-  cursor: string | undefined,
+  after: string | null,
 ): { reports: Entry[]; total: number; next_cursor: string | null } {
-  const after = cursor === undefined ? null : decodeCursor(cursor);
   const rest = after === null ? entries : entries.filter((e) => sortKey(e) < after);
   const page = rest.slice(0, limit);
   const last = page.at(-1);

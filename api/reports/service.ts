@@ -13,7 +13,7 @@ import { userNotFound } from "../auth/access.js";
 import type { DailyReport, MonthReport, ReportList, Summary } from "../schemas/reports.js";
 import { dailyReport } from "./daily-report.js";
 import type { UserHistory } from "./history.js";
-import { reportEntries, reportPage } from "./listing.js";
+import { decodeCursor, reportEntries, reportPage } from "./listing.js";
 import { monthReport } from "./month-report.js";
 import { laterMonth, utcMonth } from "./period.js";
 import { summary } from "./summary.js";
@@ -94,6 +94,7 @@ export class ReportService {
   }
 
   async list(userId: number, page: { limit: number; cursor?: string }, staff: boolean): Promise<ReportList> {
+    const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
     const now = this.source.clock();
     await this.knownUser(userId);
     const [history, freshness] = await Promise.all([this.history(userId, now), this.freshness(now)]);
@@ -104,7 +105,7 @@ export class ReportService {
     });
     return {
       user_id: userId,
-      ...reportPage(entries, page.limit, page.cursor),
+      ...reportPage(entries, page.limit, after),
       data_as_of: freshness.dataAsOf,
       lag_seconds: freshness.lagSeconds,
     };

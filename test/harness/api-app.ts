@@ -32,6 +32,11 @@ export interface TestApi {
   logs(): Record<string, unknown>[];
   /** The raw log text. */
   logText: () => string;
+  /** Another app on the same data directory and issuer with other settings (one chDB dir per process). */
+  variant(
+    env: Record<string, string>,
+    options?: Pick<TestApiOptions, "clock" | "keyClock" | "consumerStatus">,
+  ): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
@@ -51,14 +56,14 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const dir = mkdtempSync(path.join(tmpdir(), "bionicpro-api-"));
   const database = "api_test";
   const issuer = await new TestIssuer().start();
-  const config = loadApiConfig({
+  const baseEnv = {
     CLICKHOUSE_PATH: dir,
     CLICKHOUSE_DATABASE: database,
     BIONICPRO_API_ISSUER: issuer.issuer,
     BIONICPRO_API_PORT: "0",
     BIONICPRO_API_LOG_LEVEL: "info",
-    ...options.env,
-  });
+  };
+  const config = loadApiConfig({ ...baseEnv, ...options.env });
   const writer = createClickHouseClient({ path: dir, database });
   const reader = createClickHouseClient({ path: dir, database });
   const feed =
@@ -68,18 +73,21 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
           options.fixture === false ? null : loadReportFixture(writer, database),
         );
   const lines: string[] = [];
-  const app = await buildApp({
-    clickhouse: {
-      client: reader,
-      database,
-      openSqlClient: () => openClickHouseSession({ path: dir, database }),
-    },
-    auth: createTokenVerifier(config.auth, keyStoreFor(config.auth, options.keyClock)),
-    clock: options.clock ?? (() => fixtureClock),
-    config,
-    consumerStatus: options.consumerStatus,
-    logStream: { write: (line) => void lines.push(line) },
-  });
+  const variants: FastifyInstance[] = [];
+  const build = (appConfig: ApiConfig, opts: Pick<TestApiOptions, "clock" | "keyClock" | "consumerStatus">) =>
+    buildApp({
+      clickhouse: {
+        client: reader,
+        database,
+        openSqlClient: () => openClickHouseSession({ path: dir, database }),
+      },
+      auth: createTokenVerifier(appConfig.auth, keyStoreFor(appConfig.auth, opts.keyClock)),
+      clock: opts.clock ?? (() => fixtureClock),
+      config: appConfig,
+      consumerStatus: opts.consumerStatus,
+      logStream: { write: (line) => void lines.push(line) },
+    });
+  const app = await build(config, options);
   return {
     app,
     issuer,
@@ -90,7 +98,14 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     feed: feed as ChangeFeed,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     logText: () => lines.join(""),
+    variant: async (env, opts = {}) => {
+      const variantConfig = loadApiConfig({ ...baseEnv, ...options.env, ...env });
+      const built = await build(variantConfig, opts);
+      variants.push(built);
+      return built;
+    },
     close: async () => {
+      for (const variant of variants) await variant.close();
       await app.close();
       await reader.close();
       await writer.close();
