@@ -23,8 +23,8 @@ import { SqlService } from "./sql/runner.js";
 export interface AppDeps {
   /**
    * The marts: the API's own client (embedded: a second connection to the consumers' data dir, so
-   * a report never waits behind their inserts), the database, and how to open the ML engineers'
-   * dedicated read-only session (see clickhouse/client.ts openClickHouseSession).
+   * a report never waits behind their inserts), the database, and how to open a session for the ML
+   * SQL endpoint (clickhouse/client.ts openClickHouseSession; two per request, closed after it).
    */
   clickhouse: { client: ClickHouseClient; database: string; openSqlClient: () => Promise<ClickHouseClient> };
   auth: TokenVerifier;
@@ -55,6 +55,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON bodies only (POST /api/sql): anything else is 415, not a string body.
+  app.removeContentTypeParser("text/plain");
   registerErrorHandling(app);
   await app.register(helmet, { global: true });
   await app.register(cors, {
@@ -95,7 +97,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const { client, database } = deps.clickhouse;
   const sql = new SqlService(deps.clickhouse.openSqlClient, database, config.sql);
-  app.addHook("onClose", () => sql.close());
 
   await app.register(reportRoutes, { reports: new ReportService({ client, database, clock: deps.clock }) });
   await app.register(healthRoutes, {

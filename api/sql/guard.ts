@@ -102,23 +102,22 @@ interface Catalog {
  * 3. `EXPLAIN QUERY TREE <canonical>`: the analyzer resolves every name (CTEs, aliases, default
  *    database, `x IN table`); each storage it reads must be an allowed relation (or system.one
  *    for a SELECT without FROM), and no table function or forbidden function may remain.
- * Everything runs on the read-only session with the limits, so even a check that missed something
- * could not write, call table functions (refused in readonly = 1) or run away.
+ * Everything runs on a read-only session with the time and memory limits, so even a check that
+ * missed something could not write, reach files or URLs (refused in readonly = 1) or run away.
+ * The guard keeps only the catalog (databases, relations and engines; refreshed every 30 s); the
+ * session is the caller's, one per request.
  */
 export class SqlGuard {
   private catalog: Catalog | null = null;
 
-  constructor(
-    private readonly session: SqlSession,
-    private readonly catalogTtlMs = 30_000,
-  ) {}
+  constructor(private readonly catalogTtlMs = 30_000) {}
 
-  private async relations(): Promise<Catalog> {
+  private async relations(session: SqlSession): Promise<Catalog> {
     if (this.catalog && Date.now() - this.catalog.at < this.catalogTtlMs) return this.catalog;
     const [databases, relations] = await Promise.all([
-      rows<{ name: string }>(this.session, "SELECT name FROM system.databases"),
-      rows<Relation>(this.session, "SELECT name, engine FROM system.tables WHERE database = {db:String}", {
-        db: this.session.database,
+      rows<{ name: string }>(session, "SELECT name FROM system.databases"),
+      rows<Relation>(session, "SELECT name, engine FROM system.tables WHERE database = {db:String}", {
+        db: session.database,
       }),
     ]);
     this.catalog = {
@@ -129,18 +128,18 @@ export class SqlGuard {
     return this.catalog;
   }
 
-  async inspect(text: string): Promise<InspectedQuery> {
-    const { canonical, shape } = await this.canonical(text);
-    const catalog = await this.relations();
-    await this.checkAst(canonical, catalog);
-    await this.checkQueryTree(canonical);
+  async inspect(session: SqlSession, text: string): Promise<InspectedQuery> {
+    const { canonical, shape } = await this.canonical(session, text);
+    const catalog = await this.relations(session);
+    await this.checkAst(session, canonical, catalog);
+    await this.checkQueryTree(session, canonical, catalog);
     return { canonical, shape };
   }
 
-  private async canonical(text: string): Promise<InspectedQuery> {
+  private async canonical(session: SqlSession, text: string): Promise<InspectedQuery> {
     try {
       const [row] = await rows<{ canonical: string; shape: string }>(
-        this.session,
+        session,
         "SELECT formatQuerySingleLine({q:String}) AS canonical, normalizeQuery(canonical) AS shape",
         { q: text },
       );
@@ -153,21 +152,21 @@ export class SqlGuard {
     }
   }
 
-  private forbiddenName(name: string, catalog: Catalog): boolean {
+  private forbiddenName(database: string, name: string, catalog: Catalog): boolean {
     const parts = name.split(".");
-    const relationIn = (database: string, relation: string) => {
-      if (database !== this.session.database) return catalog.databases.has(database);
+    const relationIn = (db: string, relation: string) => {
+      if (db !== database) return catalog.databases.has(db);
       const found = catalog.relations.get(relation);
       return found !== undefined && !isAllowedRelation(found);
     };
-    if (parts.length === 1) return relationIn(this.session.database, name);
+    if (parts.length === 1) return relationIn(database, name);
     return relationIn(parts[0] as string, parts.slice(1).join("."));
   }
 
-  private async checkAst(canonical: string, catalog: Catalog): Promise<void> {
+  private async checkAst(session: SqlSession, canonical: string, catalog: Catalog): Promise<void> {
     let lines: { explain: string }[];
     try {
-      lines = await rows<{ explain: string }>(this.session, `EXPLAIN AST SELECT * FROM (${canonical})`);
+      lines = await rows<{ explain: string }>(session, `EXPLAIN AST SELECT * FROM (${canonical})`);
     } catch (error) {
       if (engineErrorCode(error) !== chCodes.SYNTAX_ERROR) return sqlProblem(error);
       // The statement parses alone but not as a subquery: not a SELECT, or a SELECT with output options.
@@ -194,7 +193,7 @@ export class SqlGuard {
         throw refuse("SQL_FORBIDDEN_FUNCTION", `function ${node.name}() is not allowed`);
       if (
         (node.type === "TableIdentifier" || node.type === "Identifier") &&
-        this.forbiddenName(node.name, catalog)
+        this.forbiddenName(session.database, node.name, catalog)
       )
         throw refuse(
           "SQL_FORBIDDEN_RELATION",
@@ -203,18 +202,18 @@ export class SqlGuard {
     }
   }
 
-  private async checkQueryTree(canonical: string): Promise<void> {
+  private async checkQueryTree(session: SqlSession, canonical: string, catalog: Catalog): Promise<void> {
     let lines: { explain: string }[];
     try {
-      lines = await rows<{ explain: string }>(this.session, `EXPLAIN QUERY TREE ${canonical}`);
+      lines = await rows<{ explain: string }>(session, `EXPLAIN QUERY TREE ${canonical}`);
     } catch (error) {
       return sqlProblem(error);
     }
     const allowed = (qualified: string) => {
       if (qualified === "system.one") return true;
-      const prefix = `${this.session.database}.`;
+      const prefix = `${session.database}.`;
       if (!qualified.startsWith(prefix)) return false;
-      const relation = this.catalog?.relations.get(qualified.slice(prefix.length));
+      const relation = catalog.relations.get(qualified.slice(prefix.length));
       return relation !== undefined && isAllowedRelation(relation);
     };
     for (const { explain } of lines) {
