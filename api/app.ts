@@ -60,7 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   await app.register(helmet, { global: true });
   await app.register(cors, {
-    origin: config.corsOrigin ?? false,
+    // A list, not a string: other origins get no Access-Control-Allow-Origin at all.
+    origin: config.corsOrigin ? [config.corsOrigin] : false,
     methods: ["GET", "POST"],
     allowedHeaders: ["Authorization", "Content-Type", "Accept"],
     maxAge: 600,

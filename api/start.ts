@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { FastifyInstance } from "fastify";
 import { createClickHouseClient, openClickHouseSession } from "../clickhouse/client.js";
+import { freshAfterFailure } from "../clickhouse/fresh-session.js";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/verifier.js";
 import { loadApiConfig, type ApiConfig } from "./config.js";
@@ -10,11 +11,13 @@ export interface StartApiOptions {
   /** @default loadApiConfig() (the environment) */
   config?: ApiConfig;
   /**
-   * The API's own ClickHouse client. In the embedded default pass a second
-   * createClickHouseClient({ path, database }) on the consumers' data directory (not theirs: a
-   * report must not wait behind an insert). @default a new client from config.clickhouse
+   * The API's own ClickHouse connection: never the consumers' (a report must not wait behind an
+   * insert). Best a factory, e.g. `() => createClickHouseClient(consumerConfig.clickhouse)` (a second
+   * connection to the same data directory): the API then replaces its session after a failed
+   * statement (clickhouse/fresh-session.ts). A client is used as it is and left open on close.
+   * @default a factory over config.clickhouse
    */
-  clickhouse?: ClickHouseClient;
+  clickhouse?: ClickHouseClient | (() => ClickHouseClient);
   /** Consumers running in the same process, for /health. */
   consumerStatus?: ConsumerStatusProvider;
   /** @default () => new Date() */
@@ -27,7 +30,7 @@ export interface RunningApi {
   url: string;
   docsUrl: string;
   openApiUrl: string;
-  /** Stops listening, closes the ML session and the client this function created (not a passed one). */
+  /** Stops listening and closes the connection this function opened (not a client passed in). */
   close(): Promise<void>;
 }
 
@@ -37,8 +40,12 @@ export interface RunningApi {
  */
 export async function startApi(options: StartApiOptions = {}): Promise<RunningApi> {
   const config = options.config ?? loadApiConfig();
-  const owned = options.clickhouse ? null : createClickHouseClient(config.clickhouse);
-  const client = options.clickhouse ?? (owned as ClickHouseClient);
+  const given = options.clickhouse;
+  const owned =
+    typeof given === "object"
+      ? null
+      : freshAfterFailure(given ?? (() => createClickHouseClient(config.clickhouse)));
+  const client = owned ?? (given as ClickHouseClient);
   try {
     const app = await buildApp({
       clickhouse: {

@@ -52,10 +52,7 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     instance: Type.String({ description: "The request path that failed" }),
-    code: Type.Union(
-      errorCodes.map((c) => Type.Literal(c)),
-      { description: "Stable error code (docs/api.md)" },
-    ),
+    code: Type.Enum(errorCodes, { description: "Stable error code (docs/api.md)" }),
     request_id: Type.String(),
     errors: Type.Optional(
       Type.Array(Type.Object({ parameter: Type.String(), message: Type.String() }), {

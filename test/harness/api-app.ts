@@ -8,6 +8,7 @@ import { createTokenVerifier, keyStoreFor } from "../../api/auth/verifier.js";
 import { loadApiConfig, type ApiConfig } from "../../api/config.js";
 import type { ConsumerStatusProvider } from "../../api/consumer-status.js";
 import { createClickHouseClient, openClickHouseSession } from "../../clickhouse/client.js";
+import { freshAfterFailure } from "../../clickhouse/fresh-session.js";
 import { migrate } from "../../clickhouse/migrate.js";
 import type { ChangeFeed } from "./change-feed.js";
 import { TestIssuer } from "./jwt-issuer.js";
@@ -25,7 +26,7 @@ export interface TestApi {
   database: string;
   /** The consumers' connection (writes). */
   writer: ClickHouseClient;
-  /** The API's own connection (reads). */
+  /** The API's own connection (reads; a new session after a failed statement, as in startApi). */
   reader: ClickHouseClient;
   feed: ChangeFeed;
   /** Every log line the app wrote so far, parsed. */
@@ -65,7 +66,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   };
   const config = loadApiConfig({ ...baseEnv, ...options.env });
   const writer = createClickHouseClient({ path: dir, database });
-  const reader = createClickHouseClient({ path: dir, database });
+  const reader = freshAfterFailure(() => createClickHouseClient({ path: dir, database }));
   const feed =
     options.migrate === false
       ? null
