@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadApiConfig } from "./config.js";
 import { errorCodes, errorDefinitions } from "./errors.js";
@@ -48,5 +49,15 @@ describe("error codes", () => {
       expect(status >= 400 && status < 600, code).toBe(true);
       expect(title.length, code).toBeGreaterThan(5);
     }
+  });
+
+  it("are all in the tables of docs/api.md (with status and title) and README.md", () => {
+    const doc = readFileSync(new URL("../docs/api.md", import.meta.url), "utf8");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    for (const code of errorCodes) expect(readme, code).toContain(`\`${code}\``);
+    for (const code of errorCodes)
+      expect(doc, code).toContain(
+        `| \`${code}\` | ${errorDefinitions[code].status} | ${errorDefinitions[code].title} |`,
+      );
   });
 });
