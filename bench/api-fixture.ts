@@ -20,17 +20,26 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "bionicpro-api-bench-"));
 const database = "api_bench";
 const issuer = await new TestIssuer().start();
 const writer = createClickHouseClient({ path: dir, database });
-await migrate(writer, database);
-await loadReportFixture(writer, database);
-const config = loadApiConfig({
-  CLICKHOUSE_PATH: dir,
-  CLICKHOUSE_DATABASE: database,
-  BIONICPRO_API_ISSUER: issuer.issuer,
-  BIONICPRO_API_PORT: values.port,
-  BIONICPRO_API_LOG_LEVEL: "warn",
-  BIONICPRO_API_RATE_LIMIT_MAX: "1000000",
-});
-const api = await startApi({ config, clock: () => fixtureClock });
+const api = await (async () => {
+  try {
+    await migrate(writer, database);
+    await loadReportFixture(writer, database);
+    const config = loadApiConfig({
+      CLICKHOUSE_PATH: dir,
+      CLICKHOUSE_DATABASE: database,
+      BIONICPRO_API_ISSUER: issuer.issuer,
+      BIONICPRO_API_PORT: values.port,
+      BIONICPRO_API_LOG_LEVEL: "warn",
+      BIONICPRO_API_RATE_LIMIT_MAX: "1000000",
+    });
+    return await startApi({ config, clock: () => fixtureClock });
+  } catch (error) {
+    await writer.close();
+    await issuer.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+})();
 const exp = Math.floor(Date.now() / 1000) + 3600;
 const token = issuer.mint(issuer.claims("owner-1", ["prosthesis_owner"], { crm_user_id: 1, exp }));
 console.log(JSON.stringify({ url: api.url, token, user: 1, month: "2024-02", date: "2024-02-02" }));

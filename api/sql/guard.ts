@@ -219,7 +219,7 @@ export class SqlGuard {
     for (const { explain } of lines) {
       if (/^\s*TABLE_FUNCTION\b/.test(explain))
         throw refuse("SQL_TABLE_FUNCTION", "table functions are not allowed");
-      const table = /\btable_name: (.*)$/.exec(explain)?.[1];
+      const table = /\btable_name: ([^,]+)/.exec(explain)?.[1];
       if (table !== undefined && !allowed(table))
         throw refuse(
           "SQL_FORBIDDEN_RELATION",

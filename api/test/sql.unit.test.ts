@@ -101,6 +101,8 @@ describe("queries ML engineers may run", () => {
       "SELECT 1 AS n -- a comment; DROP TABLE dim_users",
       "SELECT 1 AS n /* ; DROP TABLE dim_users */",
       "SELECT 1 AS n;",
+      "SELECT count() AS n FROM user_payment_monthly FINAL",
+      "SELECT user_id FROM ml_users AS dim_users ORDER BY user_id LIMIT 1",
     ]) {
       const response = await sql({ query });
       expect(response.statusCode, `${query}: ${response.body}`).toBe(200);
@@ -154,6 +156,9 @@ describe("queries ML engineers may not run", () => {
       "SELECT * FROM ml_users UNION ALL SELECT user_id, user_uuid, created_at, updated_at FROM dim_users",
       "SQL_FORBIDDEN_RELATION",
     ],
+    ["SELECT * FROM `api_test.dim_users`", "SQL_FORBIDDEN_RELATION"],
+    ["WITH (SELECT any(email) FROM dim_users) AS e SELECT e", "SQL_FORBIDDEN_RELATION"],
+    ["SELECT arrayMap(x -> (SELECT count() FROM dim_users), [1]) AS a", "SQL_FORBIDDEN_RELATION"],
     // table functions
     ["SELECT * FROM file('/etc/passwd', 'LineAsString')", "SQL_TABLE_FUNCTION"],
     ["SELECT * FROM url('http://127.0.0.1:9/x', 'CSV', 'a String')", "SQL_TABLE_FUNCTION"],
@@ -163,6 +168,8 @@ describe("queries ML engineers may not run", () => {
     ["SELECT * FROM merge('api_test', '^dim_')", "SQL_TABLE_FUNCTION"],
     ["SELECT * FROM view(SELECT * FROM dim_users)", "SQL_TABLE_FUNCTION"],
     ["SELECT * FROM numbers(10)", "SQL_TABLE_FUNCTION"],
+    ["SELECT * FROM loop(ml_users) LIMIT 1", "SQL_TABLE_FUNCTION"],
+    ["SELECT * FROM dictionary('x')", "SQL_TABLE_FUNCTION"],
     [
       "SELECT * FROM ml_users WHERE user_id IN (SELECT number FROM system.numbers LIMIT 3)",
       "SQL_FORBIDDEN_RELATION",
