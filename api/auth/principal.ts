@@ -47,7 +47,13 @@ export function realmRoles(payload: Record<string, unknown>): Set<Role> {
   return new Set(list.filter((r): r is Role => (roles as readonly string[]).includes(r as string)));
 }
 
+/**
+ * The caller of a verified token. Keycloak marks access tokens `typ: "Bearer"`; an ID or refresh
+ * token (`typ` "ID", "Refresh") is refused even when its audience matches.
+ */
 export function principalFromClaims(payload: Record<string, unknown>): Principal {
+  if (payload.typ !== undefined && payload.typ !== "Bearer")
+    throw invalidClaim("typ must be Bearer: send an access token, not an ID or refresh token");
   const subject = payload.sub;
   if (typeof subject !== "string" || subject === "") throw invalidClaim("sub must be a non-empty string");
   return { subject, roles: realmRoles(payload), crmUserId: parseCrmUserId(payload.crm_user_id) };

@@ -89,6 +89,7 @@ describe("tokens the API refuses", () => {
       () => bearer(t.issuer.tampered(owner1({ crm_user_id: 2 }), { crm_user_id: 1 })),
       "AUTH_TOKEN_SIGNATURE",
     ],
+    ["an ID token (typ ID)", () => bearer(t.issuer.mint(owner1({ typ: "ID" }))), "AUTH_TOKEN_CLAIMS"],
     ["no exp", () => bearer(t.issuer.mint(owner1({ exp: undefined }))), "AUTH_TOKEN_CLAIMS"],
     ["no sub", () => bearer(t.issuer.mint(owner1({ sub: undefined }))), "AUTH_TOKEN_CLAIMS"],
     ["exp as a string", () => bearer(t.issuer.mint(owner1({ exp: "tomorrow" }))), "AUTH_TOKEN_CLAIMS"],
