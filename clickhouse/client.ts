@@ -28,3 +28,22 @@ export function createClickHouseClient(options: ClickHouseOptions): ClickHouseCl
   const connection = createChdbConnection({ path: options.path }) as unknown as EmbeddedConnection;
   return createClient({ connection });
 }
+
+/**
+ * A client whose unqualified table names resolve in `options.database`: for SQL written by people
+ * (the API's ML endpoint), never for this project's own statements, which always qualify their
+ * tables. A server takes the database with every request; the embedded engine as a session `USE`
+ * (so the database must exist: open this after the migrations ran).
+ */
+export async function openClickHouseSession(options: ClickHouseOptions): Promise<ClickHouseClient> {
+  const database = assertDatabaseName(options.database);
+  if (options.url) return createClient({ url: options.url, database, request_timeout: 300_000 });
+  const client = createClickHouseClient(options);
+  try {
+    await client.command({ query: `USE ${database}` });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}

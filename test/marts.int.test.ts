@@ -6,7 +6,12 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClickHouseClient } from "../clickhouse/client.js";
-import { queryProstheticMonthlyMetrics, queryUserMonthlyMetrics } from "../clickhouse/marts/index.js";
+import {
+  onlyProsthetics,
+  onlyUsers,
+  queryProstheticMonthlyMetrics,
+  queryUserMonthlyMetrics,
+} from "../clickhouse/marts/index.js";
 import { migrate, migrationsDir } from "../clickhouse/migrate.js";
 import type { ChangeEnvelope, SourceRow } from "../consumers/src/envelope.js";
 import { buildEnvelope } from "../consumers/src/mapping/debezium-envelope.js";
@@ -461,7 +466,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
   });
 
   it("matches hand-computed figures (seed example month, sessions across month ends, outages)", async () => {
-    const users = await queryUserMonthlyMetrics(ch, database, range, { userIds: [1, 2] });
+    const users = await queryUserMonthlyMetrics(ch, database, range, onlyUsers([1, 2]));
     expect(
       users.map((r) => [
         r.user_id,
@@ -481,7 +486,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       [2, "2024-01-01", "9999.00", "0.00", 1, 1, "9999.00"],
       [2, "2024-03-01", "9999.00", "9999.00", 0, 0, "0.00"],
     ]);
-    const devices = await queryProstheticMonthlyMetrics(ch, database, range, { prostheticIds: [1] });
+    const devices = await queryProstheticMonthlyMetrics(ch, database, range, onlyProsthetics([1]));
     expect(
       devices.map((r) => [
         r.report_date,
@@ -495,7 +500,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       ["2024-02-01", 38670 / 3600, 105, 2, 2],
       ["2024-03-01", 3600.5 / 3600, 0, 0, 1],
     ]);
-    const moved = await queryProstheticMonthlyMetrics(ch, database, range, { prostheticIds: [2] });
+    const moved = await queryProstheticMonthlyMetrics(ch, database, range, onlyProsthetics([2]));
     expect(moved.map((r) => [r.report_date, r.user_id, r.total_active_hours])).toEqual([
       ["2024-01-01", 3, 1.25],
       ["2024-02-01", 3, 1],

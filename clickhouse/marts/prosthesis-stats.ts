@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { assertDatabaseName } from "../sql.js";
-import { filterParams, selectedDevices, type DeviceFilter } from "./filters.js";
-import { rangeParams, type MonthRange } from "./range.js";
+import { selectedDevices, selectionParams, type DeviceSelection } from "./filters.js";
+import { periodParams, type DayRange, type MonthRange } from "./range.js";
 import { toNumber, toTimestamp } from "./values.js";
 
 export type StatsGrain = "hour" | "day" | "month";
@@ -32,13 +32,13 @@ const grainTable: Record<StatsGrain, { table: string; column: string }> = {
   month: { table: "chip_monthly_stats", column: "month" },
 };
 
-export function prosthesisStatsSql(database: string, grain: StatsGrain): string {
+export function prosthesisStatsSql(database: string, grain: StatsGrain, selection: DeviceSelection): string {
   const db = assertDatabaseName(database);
   const { table, column } = grainTable[grain];
   const bound = grain === "hour" ? "toDateTime({from:Date}, 'UTC')" : "{from:Date}";
   const boundEnd = grain === "hour" ? "toDateTime({to_end:Date}, 'UTC')" : "{to_end:Date}";
   return `
-    WITH devices AS ${selectedDevices(db)}
+    WITH devices AS ${selectedDevices(db, selection)}
     SELECT
       d.user_id AS user_id,
       d.prosthetic_id AS prosthesis_id,
@@ -72,17 +72,21 @@ export function prosthesisStatsSql(database: string, grain: StatsGrain): string 
     ORDER BY user_id, prosthesis_id, s.period`;
 }
 
-/** Finalised user_prosthesis_stats rows (joined to the prosthesis and its owner by chip_id). */
+/**
+ * Finalised user_prosthesis_stats rows (joined to the prosthesis and its owner by chip_id) of the
+ * selected devices. A day range reads whole days at hour or day grain (at month grain it selects the
+ * months starting inside it).
+ */
 export async function queryProsthesisStats(
   client: ClickHouseClient,
   database: string,
   grain: StatsGrain,
-  range: MonthRange,
-  filter: DeviceFilter = {},
+  period: MonthRange | DayRange,
+  selection: DeviceSelection,
 ): Promise<ProsthesisStatsRow[]> {
   const result = await client.query({
-    query: prosthesisStatsSql(database, grain),
-    query_params: { ...rangeParams(range), ...filterParams(filter) },
+    query: prosthesisStatsSql(database, grain, selection),
+    query_params: { ...periodParams(period), ...selectionParams(selection) },
     format: "JSONEachRow",
   });
   const rows = await result.json<Record<string, unknown>>();

@@ -9,7 +9,7 @@ import {
   overlapByBucket,
   sessions,
 } from "./device-history.js";
-import { filterParams, selectedDevices, type DeviceFilter } from "./filters.js";
+import { selectedDevices, selectionParams, type DeviceSelection } from "./filters.js";
 import { rangeParams, type MonthRange } from "./range.js";
 import { toNumber, toTimestamp } from "./values.js";
 
@@ -36,11 +36,11 @@ export interface ProstheticMonthlyRow {
   created_at: string | null;
 }
 
-export function prostheticMonthlySql(database: string): string {
+export function prostheticMonthlySql(database: string, selection: DeviceSelection): string {
   const db = assertDatabaseName(database);
   return `
     WITH
-      devices AS ${selectedDevices(db)},
+      devices AS ${selectedDevices(db, selection)},
       net_events AS (${netEvents(db, "devices")}),
       net_battery AS (${netBattery(db, "devices")}),
       power_sessions AS (${sessions("net_events")}),
@@ -108,16 +108,16 @@ export function prostheticMonthlySql(database: string): string {
     ORDER BY user_id, prosthetic_id, report_date`;
 }
 
-/** Finalised report_prosthetic_monthly_metrics rows for a month range (optionally some users/devices). */
+/** Finalised report_prosthetic_monthly_metrics rows of the selected devices for a month range. */
 export async function queryProstheticMonthlyMetrics(
   client: ClickHouseClient,
   database: string,
   range: MonthRange,
-  filter: DeviceFilter = {},
+  selection: DeviceSelection,
 ): Promise<ProstheticMonthlyRow[]> {
   const result = await client.query({
-    query: prostheticMonthlySql(database),
-    query_params: { ...rangeParams(range), ...filterParams(filter) },
+    query: prostheticMonthlySql(database, selection),
+    query_params: { ...rangeParams(range), ...selectionParams(selection) },
     format: "JSONEachRow",
   });
   const rows = await result.json<Record<string, unknown>>();

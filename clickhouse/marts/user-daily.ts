@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { assertDatabaseName } from "../sql.js";
 import { netEvents, overlapByBucket, sessions } from "./device-history.js";
-import { filterParams, selectedDevices } from "./filters.js";
-import { rangeParams, type MonthRange } from "./range.js";
+import { selectedDevices, selectionParams, type UserSelection } from "./filters.js";
+import { periodParams, type DayRange, type MonthRange } from "./range.js";
 import { toNumber, toTimestamp } from "./values.js";
 
 /** user_daily_reports (seed 05, detail as in seed 04's daily report): one row per user and UTC day. */
@@ -26,11 +26,11 @@ export interface UserDailyRow {
   last_updated: string | null;
 }
 
-export function userDailySql(database: string): string {
+export function userDailySql(database: string, selection: UserSelection): string {
   const db = assertDatabaseName(database);
   return `
     WITH
-      devices AS ${selectedDevices(db)},
+      devices AS ${selectedDevices(db, selection)},
       net_events AS (${netEvents(db, "devices")}),
       mov AS (
         SELECT d.user_id AS user_id, toDate(h.hour) AS day,
@@ -119,16 +119,19 @@ export function userDailySql(database: string): string {
     ORDER BY user_id, report_date`;
 }
 
-/** Finalised user_daily_reports rows; devices belong to their current owner (dim_prosthetics). */
+/**
+ * Finalised user_daily_reports rows of the selected users for a month or day range; devices belong
+ * to their current owner (dim_prosthetics).
+ */
 export async function queryUserDailyReports(
   client: ClickHouseClient,
   database: string,
-  range: MonthRange,
-  filter: { userIds?: readonly number[] } = {},
+  period: MonthRange | DayRange,
+  selection: UserSelection,
 ): Promise<UserDailyRow[]> {
   const result = await client.query({
-    query: userDailySql(database),
-    query_params: { ...rangeParams(range), ...filterParams({ userIds: filter.userIds ?? [] }) },
+    query: userDailySql(database, selection),
+    query_params: { ...periodParams(period), ...selectionParams(selection) },
     format: "JSONEachRow",
   });
   const rows = await result.json<Record<string, unknown>>();

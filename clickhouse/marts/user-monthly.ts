@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { assertDatabaseName } from "../sql.js";
+import { selectionCondition, selectionParams, type UserSelection } from "./filters.js";
 import { rangeParams, type MonthRange } from "./range.js";
 import { toDecimal2, toNumber, toTimestamp } from "./values.js";
 
@@ -19,9 +20,9 @@ export interface UserMonthlyRow {
   created_at: string | null;
 }
 
-export function userMonthlySql(database: string): string {
+export function userMonthlySql(database: string, selection: UserSelection): string {
   const db = assertDatabaseName(database);
-  const users = "(empty({user_ids:Array(Int32)}) OR has({user_ids:Array(Int32)}, user_id))";
+  const users = selectionCondition(selection);
   return `
     WITH
       pay AS (
@@ -81,18 +82,18 @@ export function userMonthlySql(database: string): string {
 }
 
 /**
- * Finalised report_user_monthly_metrics rows for a month range. A row exists for a user and month
- * with at least one payment or at least one active subscription (docs/metrics.md §1).
+ * Finalised report_user_monthly_metrics rows of the selected users for a month range. A row exists
+ * for a user and month with at least one payment or at least one active subscription (docs/metrics.md §1).
  */
 export async function queryUserMonthlyMetrics(
   client: ClickHouseClient,
   database: string,
   range: MonthRange,
-  filter: { userIds?: readonly number[] } = {},
+  selection: UserSelection,
 ): Promise<UserMonthlyRow[]> {
   const result = await client.query({
-    query: userMonthlySql(database),
-    query_params: { ...rangeParams(range), user_ids: [...(filter.userIds ?? [])] },
+    query: userMonthlySql(database, selection),
+    query_params: { ...rangeParams(range), ...selectionParams(selection) },
     format: "JSONEachRow",
   });
   const rows = await result.json<Record<string, unknown>>();

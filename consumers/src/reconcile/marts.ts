@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import {
+  allUsers,
   queryProsthesisStats,
   queryProstheticMonthlyMetrics,
   queryUserDailyReports,
@@ -57,7 +58,7 @@ const statsColumns: Record<string, ColumnKind> = {
 function statsCheck(mart: MartName, grain: StatsGrain): MartCheck {
   return {
     spec: { mart, key: ["chip_id", "report_date", "report_hour"], columns: statsColumns },
-    mart: ({ ch }, range) => queryProsthesisStats(ch.client, ch.database, grain, range),
+    mart: ({ ch }, range) => queryProsthesisStats(ch.client, ch.database, grain, range, allUsers),
     oracle: ({ oracle, dimension }, range) => oracleProsthesisStats(oracle, grain, range, dimension),
   };
 }
@@ -79,7 +80,7 @@ export const martChecks: Record<MartName, MartCheck> = {
         subscription_cost_total: "exact",
       },
     },
-    mart: ({ ch }, range) => queryUserMonthlyMetrics(ch.client, ch.database, range),
+    mart: ({ ch }, range) => queryUserMonthlyMetrics(ch.client, ch.database, range, allUsers),
     oracle: ({ oracle }, range) => oracleUserMonthly(oracle, range),
   },
   report_prosthetic_monthly_metrics: {
@@ -104,7 +105,7 @@ export const martChecks: Record<MartName, MartCheck> = {
         downtime_minutes: "exact",
       },
     },
-    mart: ({ ch }, range) => queryProstheticMonthlyMetrics(ch.client, ch.database, range),
+    mart: ({ ch }, range) => queryProstheticMonthlyMetrics(ch.client, ch.database, range, allUsers),
     oracle: ({ oracle, dimension }, range) => oracleProstheticMonthly(oracle, range, dimension),
   },
   user_prosthesis_stats_hourly: statsCheck("user_prosthesis_stats_hourly", "hour"),
@@ -131,7 +132,7 @@ export const martChecks: Record<MartName, MartCheck> = {
         critical_error_count: "exact",
       },
     },
-    mart: ({ ch }, range) => queryUserDailyReports(ch.client, ch.database, range),
+    mart: ({ ch }, range) => queryUserDailyReports(ch.client, ch.database, range, allUsers),
     oracle: ({ oracle, dimension }, range) => oracleUserDaily(oracle, range, dimension),
   },
 };

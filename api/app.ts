@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyInstance } from "fastify";
+import { registerAuthentication } from "./auth/plugin.js";
+import type { TokenVerifier } from "./auth/verifier.js";
+import type { ApiConfig } from "./config.js";
+import type { ConsumerStatusProvider } from "./consumer-status.js";
+import { registerErrorHandling } from "./error-handler.js";
+import { ApiError } from "./errors.js";
+import { loggerOptions, type LogStream } from "./logging.js";
+import { ReportService } from "./reports/service.js";
+import { healthRoutes } from "./routes/health.js";
+import { reportRoutes } from "./routes/reports.js";
+import { sqlRoutes } from "./routes/sql.js";
+import { SqlService } from "./sql/runner.js";
+
+export interface AppDeps {
+  /**
+   * The marts: the API's own client (embedded: a second connection to the consumers' data dir, so
+   * a report never waits behind their inserts), the database, and how to open a session for the ML
+   * SQL endpoint (clickhouse/client.ts openClickHouseSession; two per request, closed after it).
+   */
+  clickhouse: { client: ClickHouseClient; database: string; openSqlClient: () => Promise<ClickHouseClient> };
+  auth: TokenVerifier;
+  /** "Now" of every report (this month, lag). */
+  clock: () => Date;
+  config: ApiConfig;
+  consumerStatus?: ConsumerStatusProvider;
+  /** Log destination instead of stdout (tests). */
+  logStream?: LogStream;
+}
+
+export const apiVersion = "1.0.0";
+
+/**
+ * The reports API as a Fastify instance, not listening (tests use inject(); api/start.ts listens).
+ * Hooks in order: authenticate (onRequest, global), rate limit (onRequest, per route, keyed by the
+ * verified subject or the client address), authorize (preValidation, per route), validate, handle.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, deps.logStream),
+    trustProxy: config.trustProxy,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON bodies only (POST /api/sql): anything else is 415, not a string body.
+  app.removeContentTypeParser("text/plain");
+  registerErrorHandling(app);
+  await app.register(helmet, { global: true });
+  await app.register(cors, {
+    // A list, not a string: other origins get no Access-Control-Allow-Origin at all.
+    origin: config.corsOrigin ? [config.corsOrigin] : false,
+    methods: ["GET", "POST"],
+    allowedHeaders: ["Authorization", "Content-Type", "Accept"],
+    maxAge: 600,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "BionicPRO live reports API",
+        version: apiVersion,
+        description:
+          "Reports over the live ClickHouse marts. Bearer tokens from Keycloak (RS256). " +
+          "Errors are application/problem+json with a stable code (docs/api.md).",
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      },
+      tags: [
+        { name: "reports", description: "Owners: own data; support/admin: any user" },
+        { name: "ml", description: "ml_engineer: read-only SQL" },
+        { name: "health", description: "Probes" },
+      ],
+    },
+  });
+  registerAuthentication(app, deps.auth);
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    keyGenerator: (request) => (request.principal ? `sub:${request.principal.subject}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) =>
+      new ApiError("RATE_LIMITED", `at most ${context.max} requests per ${context.after}; retry later`),
+  });
+
+  const { client, database } = deps.clickhouse;
+  const sql = new SqlService(deps.clickhouse.openSqlClient, database, config.sql);
+
+  await app.register(reportRoutes, { reports: new ReportService({ client, database, clock: deps.clock }) });
+  await app.register(healthRoutes, {
+    client,
+    database,
+    clock: deps.clock,
+    consumerStatus: deps.consumerStatus,
+  });
+  await app.register(sqlRoutes, {
+    sql,
+    client,
+    database,
+    clock: deps.clock,
+    maxQueryChars: config.sql.maxQueryChars,
+    rateLimit: { max: config.rateLimit.sqlMax, timeWindow: config.rateLimit.windowMs },
+  });
+
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    staticCSP: true,
+    uiConfig: { url: "/openapi.json", deepLinking: true },
+  });
+  await app.ready();
+  return app;
+}

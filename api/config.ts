@@ -1,0 +1,210 @@
+import { loadClickHouseConfig } from "../clickhouse/config.js";
+import type { ClickHouseOptions } from "../clickhouse/client.js";
+
+/**
+ * Configuration of the API process, read from the environment once, here and nowhere else.
+ * Every value is validated; a bad one stops the process with the variable's name.
+ */
+export interface ApiConfig {
+  /** @default 127.0.0.1 (BIONICPRO_API_HOST) */
+  host: string;
+  /** @default 18000 (BIONICPRO_API_PORT; 0 = any free port) */
+  port: number;
+  /** Marts: a server (CLICKHOUSE_URL) or the embedded data dir (CLICKHOUSE_PATH); see clickhouse/config.ts. */
+  clickhouse: ClickHouseOptions;
+  auth: AuthConfig;
+  /** The dashboard origin allowed by CORS; null = no cross-origin access. @default null (BIONICPRO_API_CORS_ORIGIN) */
+  corsOrigin: string | null;
+  rateLimit: RateLimitConfig;
+  sql: SqlLimits;
+  /** Behind a reverse proxy (the BFF): take the client address from X-Forwarded-For. @default false (BIONICPRO_API_TRUST_PROXY) */
+  trustProxy: boolean;
+  /** pino level. @default info (BIONICPRO_API_LOG_LEVEL) */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export interface AuthConfig {
+  /** Expected `iss`, exactly. @default http://127.0.0.1:18080/realms/bionicpro (BIONICPRO_API_ISSUER) */
+  issuer: string;
+  /** Required member of `aud`. @default reports-api (BIONICPRO_API_AUDIENCE) */
+  audience: string;
+  /** Accepted signature algorithms; none and HS* are refused. @default ["RS256"] (BIONICPRO_API_ALGORITHMS, comma separated) */
+  algorithms: AsymmetricAlgorithm[];
+  /** Tolerance for exp / nbf. @default 5 (BIONICPRO_API_CLOCK_SKEW_S, 0-300) */
+  clockSkewSeconds: number;
+  /** Where the keys come from: never a URL taken from a token. @default <issuer>/protocol/openid-connect/certs (BIONICPRO_API_JWKS_URL) */
+  jwksUrl: string;
+  /** A kid never seen before triggers at most one JWKS refetch per this interval. @default 10000 (BIONICPRO_API_JWKS_REFETCH_MS) */
+  jwksRefetchIntervalMs: number;
+  /** How long fetched keys are cached. @default 600000 (BIONICPRO_API_JWKS_CACHE_MS) */
+  jwksCacheMs: number;
+  /** @default 5000 (BIONICPRO_API_JWKS_TIMEOUT_MS) */
+  jwksTimeoutMs: number;
+}
+
+export interface RateLimitConfig {
+  /** Requests per window per token subject (per client address without a valid token). @default 300 (BIONICPRO_API_RATE_LIMIT_MAX) */
+  max: number;
+  /** @default 60000 (BIONICPRO_API_RATE_LIMIT_WINDOW_MS) */
+  windowMs: number;
+  /** POST /api/sql per subject and window. @default 30 (BIONICPRO_API_SQL_RATE_LIMIT_MAX) */
+  sqlMax: number;
+}
+
+export interface SqlLimits {
+  /** ClickHouse max_execution_time. @default 10 (BIONICPRO_API_SQL_MAX_EXECUTION_S) */
+  maxExecutionSeconds: number;
+  /** ClickHouse max_result_rows (result_overflow_mode = throw). @default 100000 (BIONICPRO_API_SQL_MAX_RESULT_ROWS) */
+  maxResultRows: number;
+  /** ClickHouse max_memory_usage per query. @default 1000000000 (BIONICPRO_API_SQL_MAX_MEMORY_BYTES) */
+  maxMemoryBytes: number;
+  /** Longest accepted query text in characters. @default 20000 (BIONICPRO_API_SQL_MAX_QUERY_CHARS) */
+  maxQueryChars: number;
+}
+
+export const asymmetricAlgorithms = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
+export type AsymmetricAlgorithm = (typeof asymmetricAlgorithms)[number];
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const defaultIssuer = "http://127.0.0.1:18080/realms/bionicpro";
+export const defaultApiPort = 18000;
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max)
+    throw new Error(`${name} must be an integer in ${min}..${max}, got "${value}"`);
+  return parsed;
+}
+
+function httpUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`${name} must be an http(s) URL, got "${value}"`);
+  return value;
+}
+
+function algorithms(value: string | undefined): AsymmetricAlgorithm[] {
+  const names = (value ?? "RS256")
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
+  const bad = names.find((a) => !(asymmetricAlgorithms as readonly string[]).includes(a));
+  if (names.length === 0 || bad !== undefined)
+    throw new Error(
+      `BIONICPRO_API_ALGORITHMS must list asymmetric JWS algorithms (${asymmetricAlgorithms.join(", ")}); "${bad ?? ""}" is not one (none and HS* are never accepted)`,
+    );
+  return names as AsymmetricAlgorithm[];
+}
+
+function bool(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "") return false;
+  if (["1", "true", "yes"].includes(value.toLowerCase())) return true;
+  if (["0", "false", "no"].includes(value.toLowerCase())) return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const issuer = httpUrl("BIONICPRO_API_ISSUER", env.BIONICPRO_API_ISSUER?.trim() || defaultIssuer);
+  const level = env.BIONICPRO_API_LOG_LEVEL?.trim() || "info";
+  if (!(logLevels as readonly string[]).includes(level))
+    throw new Error(`BIONICPRO_API_LOG_LEVEL must be one of ${logLevels.join(", ")}, got "${level}"`);
+  const cors = env.BIONICPRO_API_CORS_ORIGIN?.trim();
+  return {
+    host: env.BIONICPRO_API_HOST?.trim() || "127.0.0.1",
+    port: int("BIONICPRO_API_PORT", env.BIONICPRO_API_PORT, defaultApiPort, 0, 65535),
+    clickhouse: loadClickHouseConfig(env),
+    auth: {
+      issuer,
+      audience: env.BIONICPRO_API_AUDIENCE?.trim() || "reports-api",
+      algorithms: algorithms(env.BIONICPRO_API_ALGORITHMS),
+      clockSkewSeconds: int("BIONICPRO_API_CLOCK_SKEW_S", env.BIONICPRO_API_CLOCK_SKEW_S, 5, 0, 300),
+      jwksUrl: httpUrl(
+        "BIONICPRO_API_JWKS_URL",
+        env.BIONICPRO_API_JWKS_URL?.trim() || `${issuer.replace(/\/+$/, "")}/protocol/openid-connect/certs`,
+      ),
+      jwksRefetchIntervalMs: int(
+        "BIONICPRO_API_JWKS_REFETCH_MS",
+        env.BIONICPRO_API_JWKS_REFETCH_MS,
+        10_000,
+        0,
+        3_600_000,
+      ),
+      jwksCacheMs: int(
+        "BIONICPRO_API_JWKS_CACHE_MS",
+        env.BIONICPRO_API_JWKS_CACHE_MS,
+        600_000,
+        1000,
+        86_400_000,
+      ),
+      jwksTimeoutMs: int(
+        "BIONICPRO_API_JWKS_TIMEOUT_MS",
+        env.BIONICPRO_API_JWKS_TIMEOUT_MS,
+        5000,
+        100,
+        60_000,
+      ),
+    },
+    corsOrigin: cors ? new URL(httpUrl("BIONICPRO_API_CORS_ORIGIN", cors)).origin : null,
+    rateLimit: {
+      max: int("BIONICPRO_API_RATE_LIMIT_MAX", env.BIONICPRO_API_RATE_LIMIT_MAX, 300, 1, 1_000_000),
+      windowMs: int(
+        "BIONICPRO_API_RATE_LIMIT_WINDOW_MS",
+        env.BIONICPRO_API_RATE_LIMIT_WINDOW_MS,
+        60_000,
+        1000,
+        86_400_000,
+      ),
+      sqlMax: int("BIONICPRO_API_SQL_RATE_LIMIT_MAX", env.BIONICPRO_API_SQL_RATE_LIMIT_MAX, 30, 1, 1_000_000),
+    },
+    sql: {
+      maxExecutionSeconds: int(
+        "BIONICPRO_API_SQL_MAX_EXECUTION_S",
+        env.BIONICPRO_API_SQL_MAX_EXECUTION_S,
+        10,
+        1,
+        3600,
+      ),
+      maxResultRows: int(
+        "BIONICPRO_API_SQL_MAX_RESULT_ROWS",
+        env.BIONICPRO_API_SQL_MAX_RESULT_ROWS,
+        100_000,
+        1,
+        100_000_000,
+      ),
+      maxMemoryBytes: int(
+        "BIONICPRO_API_SQL_MAX_MEMORY_BYTES",
+        env.BIONICPRO_API_SQL_MAX_MEMORY_BYTES,
+        1_000_000_000,
+        10_000_000,
+        1_000_000_000_000,
+      ),
+      maxQueryChars: int(
+        "BIONICPRO_API_SQL_MAX_QUERY_CHARS",
+        env.BIONICPRO_API_SQL_MAX_QUERY_CHARS,
+        20_000,
+        10,
+        1_000_000,
+      ),
+    },
+    trustProxy: bool("BIONICPRO_API_TRUST_PROXY", env.BIONICPRO_API_TRUST_PROXY),
+    logLevel: level as ApiConfig["logLevel"],
+  };
+}

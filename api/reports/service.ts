@@ -1,0 +1,120 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import { readFreshness, type Freshness } from "../../clickhouse/freshness.js";
+import {
+  findReportUser,
+  onlyUsers,
+  queryDataMonths,
+  queryProsthesisStats,
+  queryProstheticMonthlyMetrics,
+  queryUserDailyReports,
+  queryUserMonthlyMetrics,
+} from "../../clickhouse/marts/index.js";
+import { userNotFound } from "../auth/access.js";
+import type { DailyReport, MonthReport, ReportList, Summary } from "../schemas/reports.js";
+import { dailyReport } from "./daily-report.js";
+import type { UserHistory } from "./history.js";
+import { decodeCursor, reportEntries, reportPage } from "./listing.js";
+import { monthReport } from "./month-report.js";
+import { laterMonth, utcMonth } from "./period.js";
+import { summary } from "./summary.js";
+
+export interface ReportSource {
+  client: ClickHouseClient;
+  database: string;
+  clock: () => Date;
+}
+
+const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lagSeconds });
+
+/**
+ * The reports of one user, read through the query layer (clickhouse/marts) with one explicit user
+ * selection each. Every report first checks that the marts know the user (else 404) and carries
+ * the freshness read at the same time.
+ */
+export class ReportService {
+  constructor(private readonly source: ReportSource) {}
+
+  private async knownUser(userId: number): Promise<void> {
+    if (!(await findReportUser(this.source.client, this.source.database, userId))) throw userNotFound(userId);
+  }
+
+  private freshness(now: Date): Promise<Freshness> {
+    return readFreshness(this.source.client, this.source.database, now);
+  }
+
+  async month(userId: number, month: string): Promise<MonthReport> {
+    const { client, database } = this.source;
+    const now = this.source.clock();
+    await this.knownUser(userId);
+    const range = { from: month, to: month };
+    const users = onlyUsers([userId]);
+    const [rows, devices, freshness] = await Promise.all([
+      queryUserMonthlyMetrics(client, database, range, users),
+      queryProstheticMonthlyMetrics(client, database, range, users),
+      this.freshness(now),
+    ]);
+    return monthReport({ userId, month, user: rows[0], devices, now, freshness: freshnessOf(freshness) });
+  }
+
+  async day(userId: number, date: string): Promise<DailyReport> {
+    const { client, database } = this.source;
+    await this.knownUser(userId);
+    const period = { firstDay: date, lastDay: date };
+    const users = onlyUsers([userId]);
+    const [days, hours, freshness] = await Promise.all([
+      queryUserDailyReports(client, database, period, users),
+      queryProsthesisStats(client, database, "hour", period, users),
+      this.freshness(this.source.clock()),
+    ]);
+    return dailyReport({
+      userId,
+      date,
+      day: days.find((d) => d.report_date === date),
+      hours,
+      freshness: freshnessOf(freshness),
+    });
+  }
+
+  /** Every mart row of the user from their first month with state to the later of their last and the current month. */
+  private async history(userId: number, now: Date): Promise<UserHistory> {
+    const { client, database } = this.source;
+    const users = onlyUsers([userId]);
+    const bound = await queryDataMonths(client, database, users);
+    if (!bound) return { range: null, months: [], devices: [], days: [] };
+    const range = { from: bound.from, to: laterMonth(bound.to, utcMonth(now)) };
+    const [months, devices, days] = await Promise.all([
+      queryUserMonthlyMetrics(client, database, range, users),
+      queryProstheticMonthlyMetrics(client, database, range, users),
+      queryUserDailyReports(client, database, range, users),
+    ]);
+    const withData = [...months, ...devices, ...days].map((r) => r.report_date.slice(0, 7)).sort();
+    const first = withData[0];
+    const last = withData.at(-1);
+    return { range: first && last ? { from: first, to: last } : null, months, devices, days };
+  }
+
+  async list(userId: number, page: { limit: number; cursor?: string }, staff: boolean): Promise<ReportList> {
+    const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
+    const now = this.source.clock();
+    await this.knownUser(userId);
+    const [history, freshness] = await Promise.all([this.history(userId, now), this.freshness(now)]);
+    const named = staff ? `?user_id=${userId}` : "";
+    const entries = reportEntries(history, {
+      month: (m) => `/reports/user/${userId}?month=${m}`,
+      day: (d) => `/api/reports/${d}${named}`,
+    });
+    return {
+      user_id: userId,
+      ...reportPage(entries, page.limit, after),
+      data_as_of: freshness.dataAsOf,
+      lag_seconds: freshness.lagSeconds,
+    };
+  }
+
+  async summary(userId: number): Promise<Summary> {
+    const now = this.source.clock();
+    await this.knownUser(userId);
+    const [history, freshness] = await Promise.all([this.history(userId, now), this.freshness(now)]);
+    return summary({ userId, history, now, freshness: freshnessOf(freshness) });
+  }
+}

@@ -1,0 +1,80 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { FastifyInstance } from "fastify";
+import { createClickHouseClient, openClickHouseSession } from "../clickhouse/client.js";
+import { freshAfterFailure } from "../clickhouse/fresh-session.js";
+import { buildApp } from "./app.js";
+import { createTokenVerifier } from "./auth/verifier.js";
+import { loadApiConfig, type ApiConfig } from "./config.js";
+import type { ConsumerStatusProvider } from "./consumer-status.js";
+
+export interface StartApiOptions {
+  /** @default loadApiConfig() (the environment) */
+  config?: ApiConfig;
+  /**
+   * The API's own ClickHouse connection: never the consumers' (a report must not wait behind an
+   * insert). Best a factory, e.g. `() => createClickHouseClient(consumerConfig.clickhouse)` (a second
+   * connection to the same data directory): the API then replaces its session after a failed
+   * statement (clickhouse/fresh-session.ts). A client is used as it is and left open on close.
+   * @default a factory over config.clickhouse
+   */
+  clickhouse?: ClickHouseClient | (() => ClickHouseClient);
+  /** Consumers running in the same process, for /health. */
+  consumerStatus?: ConsumerStatusProvider;
+  /** @default () => new Date() */
+  clock?: () => Date;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** http://host:port */
+  url: string;
+  docsUrl: string;
+  openApiUrl: string;
+  /** Stops listening and closes the connection this function opened (not a client passed in). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts the API: `npm run api` (api/main.ts) in server mode, or next to the consumers in
+ * the embedded default (scripts/start.ts), in which case ClickHouse migrations have already run.
+ */
+export async function startApi(options: StartApiOptions = {}): Promise<RunningApi> {
+  const config = options.config ?? loadApiConfig();
+  const given = options.clickhouse;
+  const owned =
+    typeof given === "object"
+      ? null
+      : freshAfterFailure(given ?? (() => createClickHouseClient(config.clickhouse)));
+  const client = owned ?? (given as ClickHouseClient);
+  try {
+    const app = await buildApp({
+      clickhouse: {
+        client,
+        database: config.clickhouse.database,
+        openSqlClient: () => openClickHouseSession(config.clickhouse),
+      },
+      auth: createTokenVerifier(config.auth),
+      clock: options.clock ?? (() => new Date()),
+      config,
+      consumerStatus: options.consumerStatus,
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    return {
+      app,
+      url,
+      docsUrl: `${url}/docs`,
+      openApiUrl: `${url}/openapi.json`,
+      close: async () => {
+        await app.close();
+        await owned?.close();
+      },
+    };
+  } catch (error) {
+    await owned?.close();
+    throw error;
+  }
+}

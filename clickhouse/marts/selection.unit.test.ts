@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadReportFixture } from "../../test/harness/report-fixture.js";
+import { createClickHouseClient } from "../client.js";
+import { migrate } from "../migrate.js";
+import {
+  allUsers,
+  onlyProsthetics,
+  onlyUsers,
+  queryDataMonths,
+  queryProsthesisStats,
+  queryProstheticMonthlyMetrics,
+  queryUserDailyReports,
+  queryUserMonthlyMetrics,
+  type UserSelection,
+} from "./index.js";
+
+/** Selections against the embedded engine: "all" only when asked for, an empty list selects nobody. */
+const database = "selection_test";
+const range = { from: "2023-12", to: "2024-03" };
+let dir: string;
+let ch: ClickHouseClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "bionicpro-selection-"));
+  ch = createClickHouseClient({ path: dir, database });
+  await migrate(ch, database);
+  await loadReportFixture(ch, database);
+});
+
+afterAll(async () => {
+  await ch?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const usersOf = async (selection: UserSelection) => {
+  const seen = await Promise.all([
+    queryUserMonthlyMetrics(ch, database, range, selection),
+    queryProstheticMonthlyMetrics(ch, database, range, selection),
+    queryUserDailyReports(ch, database, range, selection),
+    queryProsthesisStats(ch, database, "hour", range, selection),
+  ]);
+  return seen.map((rows) => [...new Set(rows.map((r) => r.user_id))].sort());
+};
+
+describe("user selections of the query layer", () => {
+  it("allUsers reads every user", async () => {
+    expect(await usersOf(allUsers)).toEqual([[1, 2], [1, 2], [1, 2], [1]]);
+  });
+
+  it("a list reads exactly its users", async () => {
+    expect(await usersOf(onlyUsers([2]))).toEqual([[2], [2], [2], []]);
+    expect(await usersOf(onlyUsers([1, 3]))).toEqual([[1], [1], [1], [1]]);
+  });
+
+  it("an empty list reads nobody", async () => {
+    expect(await usersOf(onlyUsers([]))).toEqual([[], [], [], []]);
+    expect(await queryDataMonths(ch, database, onlyUsers([]))).toBeNull();
+    expect(await queryProstheticMonthlyMetrics(ch, database, range, onlyProsthetics([]))).toEqual([]);
+  });
+
+  it("device marts select prostheses by id", async () => {
+    const rows = await queryProstheticMonthlyMetrics(ch, database, range, onlyProsthetics([21]));
+    expect(rows.map((r) => [r.prosthetic_id, r.report_date])).toEqual([[21, "2024-01-01"]]);
+  });
+
+  it("rejects ids that are not 32-bit integers before querying", async () => {
+    await expect(queryUserMonthlyMetrics(ch, database, range, onlyUsers([2 ** 31]))).rejects.toThrow(
+      RangeError,
+    );
+  });
+});
