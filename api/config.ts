@@ -1,4 +1,5 @@
 import { loadClickHouseConfig } from "../clickhouse/config.js";
+import { loadKeycloakConfig } from "../scripts/config.js";
 import type { ClickHouseOptions } from "../clickhouse/client.js";
 
 /**
@@ -24,7 +25,10 @@ export interface ApiConfig {
 }
 
 export interface AuthConfig {
-  /** Expected `iss`, exactly. @default http://127.0.0.1:18080/realms/bionicpro (BIONICPRO_API_ISSUER) */
+  /**
+   * Expected `iss`, exactly. @default the project's Keycloak realm: `<KEYCLOAK_URL or
+   * http://127.0.0.1:BIONICPRO_KEYCLOAK_PORT>/realms/bionicpro` (BIONICPRO_API_ISSUER overrides)
+   */
   issuer: string;
   /** Required member of `aud`. @default reports-api (BIONICPRO_API_AUDIENCE) */
   audience: string;
@@ -78,7 +82,6 @@ export type AsymmetricAlgorithm = (typeof asymmetricAlgorithms)[number];
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-export const defaultIssuer = "http://127.0.0.1:18080/realms/bionicpro";
 export const defaultApiPort = 18000;
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -122,7 +125,8 @@ function bool(name: string, value: string | undefined): boolean {
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  const issuer = httpUrl("BIONICPRO_API_ISSUER", env.BIONICPRO_API_ISSUER?.trim() || defaultIssuer);
+  const keycloak = loadKeycloakConfig(env);
+  const issuer = httpUrl("BIONICPRO_API_ISSUER", env.BIONICPRO_API_ISSUER?.trim() || keycloak.issuer);
   const level = env.BIONICPRO_API_LOG_LEVEL?.trim() || "info";
   if (!(logLevels as readonly string[]).includes(level))
     throw new Error(`BIONICPRO_API_LOG_LEVEL must be one of ${logLevels.join(", ")}, got "${level}"`);
@@ -133,7 +137,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     clickhouse: loadClickHouseConfig(env),
     auth: {
       issuer,
-      audience: env.BIONICPRO_API_AUDIENCE?.trim() || "reports-api",
+      audience: env.BIONICPRO_API_AUDIENCE?.trim() || keycloak.audience,
       algorithms: algorithms(env.BIONICPRO_API_ALGORITHMS),
       clockSkewSeconds: int("BIONICPRO_API_CLOCK_SKEW_S", env.BIONICPRO_API_CLOCK_SKEW_S, 5, 0, 300),
       jwksUrl: httpUrl(

@@ -1,5 +1,9 @@
 import pg from "pg";
 import { Kafka, logLevel } from "kafkajs";
+import { pipelineStatus } from "../api/consumer-status.js";
+import { startApi } from "../api/start.js";
+import { createClickHouseClient } from "../clickhouse/client.js";
+import { DEMO_USERS } from "../keycloak/realm.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { startPipeline } from "../consumers/src/runtime/run.js";
 import { groupLag } from "../consumers/src/lag.js";
@@ -44,6 +48,22 @@ await applySourceConnectors(stack, stackLog);
 const config = loadConsumerConfig();
 const running = await startPipeline(config, (line) => console.log(`[consumers] ${line}`));
 const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
+// The API reads on a connection of its own to the same data directory: a report never waits
+// behind the consumers' insert (DESIGN §7).
+const api = await startApi({
+  clickhouse: () => createClickHouseClient(config.clickhouse),
+  consumerStatus: pipelineStatus(running.pipeline, async () => {
+    const { end, committed } = await groupLag(kafka, config.topicPrefix, config.group);
+    return end - committed;
+  }),
+});
+const owner = DEMO_USERS.owner1;
+say(`reports API ${api.url} (OpenAPI ${api.openApiUrl}, Swagger UI ${api.docsUrl})`);
+say(
+  `demo login: ${owner.username} / ${owner.password} (more in README "Demo logins"); a token for the API: ` +
+    `curl -s -d grant_type=password -d client_id=${stack.keycloak.clients.tests} -d username=${owner.username} ` +
+    `-d password=${owner.password} ${stack.keycloak.tokenUrl}`,
+);
 say("running; Ctrl-C stops. Live changes: `npm run simulate -- --rate 100` in another terminal");
 const progress = setInterval(() => {
   void groupLag(kafka, config.topicPrefix, config.group)
@@ -61,7 +81,10 @@ const stop = async (signal: string): Promise<void> => {
   if (stopping) return;
   stopping = true;
   clearInterval(progress);
-  say(`${signal}: stopping the consumers (the stack keeps running; npm run stack -- down stops it)`);
+  say(
+    `${signal}: stopping the API and the consumers (the stack keeps running; npm run stack -- down stops it)`,
+  );
+  await api.close();
   await running.close();
   process.exit(0);
 };
@@ -70,5 +93,6 @@ process.on("SIGTERM", () => void stop("SIGTERM"));
 const error = await running.pipeline.failed;
 say(`consumers failed: ${error.message}`);
 clearInterval(progress);
+await api.close().catch(() => undefined);
 await running.close().catch(() => undefined);
 process.exit(1);

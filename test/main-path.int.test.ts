@@ -1,15 +1,24 @@
 import { rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClickHouseClient } from "../clickhouse/client.js";
+import {
+  oracleProstheticMonthly,
+  oracleUserMonthly,
+  type OracleDatabases,
+} from "../clickhouse/oracle/index.js";
+import { DEMO_USERS } from "../keycloak/realm.js";
 import { readFreshness } from "../clickhouse/freshness.js";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { readProgress } from "../consumers/src/sink/pipeline-state.js";
 import { SOURCE_TABLES } from "../scripts/generate/source-tables.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, type CdcRun } from "./harness/cdc.js";
+import { passwordGrant } from "./harness/keycloak.js";
 import {
   killConsumer,
   spawnConsumer,
@@ -40,11 +49,22 @@ import {
 const CHANGES = 50_000;
 const DATABASE = "reports";
 
+/** A port nothing listens on now, for the API of the npm start under test. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== "object" || !address) throw new Error("no port");
+  return address.port;
+}
+
 let run: CdcRun;
 let dataDir: string;
 let logFile: string;
 let group: string;
 let start: ConsumerProcess | undefined;
+let apiUrl = "";
 let clickhouse: ClickHouseClient | undefined;
 let passed = false;
 
@@ -70,6 +90,8 @@ const tail = (proc: ConsumerProcess, lines = 40): string =>
 describe("npm start from empty state", () => {
   it("demo data, snapshot and a live stream of 50k changes: the marts equal the oracle, data_as_of is recent", async () => {
     const started = performance.now();
+    const apiPort = await freePort();
+    apiUrl = `http://127.0.0.1:${apiPort}`;
     start = spawnConsumer({
       entry: START_ENTRY,
       logFile,
@@ -82,6 +104,7 @@ describe("npm start from empty state", () => {
         CLICKHOUSE_PATH: dataDir,
         CLICKHOUSE_DATABASE: DATABASE,
         CLICKHOUSE_URL: "",
+        BIONICPRO_API_PORT: String(apiPort),
       },
     });
     const proc = start;
@@ -114,6 +137,8 @@ describe("npm start from empty state", () => {
     await waitForDrain(run, group, { timeoutMs: 420_000 });
     const ends = await endOffsets(run);
     console.log(`drained at ${seconds(started)}`);
+    await checkApi(run, apiUrl);
+    console.log(`API checked at ${seconds(started)}`);
     const exit = await stopConsumer(proc, 60_000);
     expect(exit, tail(proc)).toEqual({ code: 0, signal: null });
 
@@ -139,3 +164,170 @@ describe("npm start from empty state", () => {
     passed = true;
   }, 900_000);
 });
+
+/** GET/POST against the API of the npm start under test, with a bearer token. */
+async function call(url: string, token: string, init: RequestInit = {}) {
+  const response = await fetch(url, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers },
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+type Report = {
+  financial: Record<string, unknown>;
+  devices: Record<string, unknown>[];
+  data_as_of: string | null;
+};
+
+/**
+ * The README's demo logins against the running API, with tokens from the real Keycloak: who may see
+ * what, and every month report of every demo user equal to the oracle over PostgreSQL — also right
+ * after a live payment status change and a deleted telemetry event.
+ */
+async function checkApi(run: CdcRun, api: string): Promise<void> {
+  const [owner1, owner2, support, ml] = await Promise.all(
+    [DEMO_USERS.owner1, DEMO_USERS.owner2, DEMO_USERS.support1, DEMO_USERS.ml1].map((u) =>
+      passwordGrant(u.username, u.password),
+    ),
+  );
+  // Roles: own data only for owners, anyone for support, SQL for ML engineers only.
+  expect((await call(`${api}/reports/user/1?month=2025-06`, owner1!)).status).toBe(200);
+  const foreign = await call(`${api}/reports/user/2?month=2025-06`, owner1!);
+  const unknown = await call(`${api}/reports/user/999999?month=2025-06`, owner1!);
+  expect([foreign.status, foreign.body.code]).toEqual([404, unknown.body.code]);
+  expect(unknown.status).toBe(404);
+  expect((await call(`${api}/reports/user/2?month=2025-06`, owner2!)).status).toBe(200);
+  expect((await call(`${api}/reports/user/7?month=2025-06`, support!)).status).toBe(200);
+  const sqlBody = JSON.stringify({ query: "SELECT count() AS n FROM ml_payments" });
+  const refused = await call(`${api}/api/sql`, owner1!, { method: "POST", body: sqlBody });
+  expect(refused.status).toBe(403);
+  const counted = await call(`${api}/api/sql`, ml!, { method: "POST", body: sqlBody });
+  expect(counted.status).toBe(200);
+  const [payments] = await sourceQuery<{ n: string }>(
+    run,
+    "crm",
+    "SELECT count(*)::text AS n FROM crm_payments",
+  );
+  expect(JSON.stringify(counted.body.rows)).toContain(payments!.n);
+  for (const path of ["/api/reports", "/api/reports/summary"]) {
+    expect((await call(`${api}${path}`, owner1!)).status, path).toBe(200);
+  }
+
+  const { host, port, user, password } = run.dbs.pg;
+  const crm = new pg.Client({ host, port, user, password, database: run.dbs.crmDb });
+  const telemetry = new pg.Client({ host, port, user, password, database: run.dbs.telemetryDb });
+  await crm.connect();
+  await telemetry.connect();
+  try {
+    const oracle: OracleDatabases = { crm, telemetry };
+    const compare = async (userId: number, month: string): Promise<Report> => {
+      const range = { from: month, to: month };
+      const [money] = (await oracleUserMonthly(oracle, range)).filter((r) => r.user_id === userId);
+      const devices = (await oracleProstheticMonthly(oracle, range)).filter((r) => r.user_id === userId);
+      const { status, body } = await call(`${api}/reports/user/${userId}?month=${month}`, support!);
+      expect(status, `${userId} ${month}`).toBe(200);
+      const report = body as unknown as Report;
+      expect({ userId, month, ...report.financial }, `${userId} ${month}`).toMatchObject({
+        userId,
+        month,
+        total_payments: money?.total_payments ?? "0.00",
+        successful_payments: money?.successful_payments ?? "0.00",
+        failed_payments: money?.failed_payments ?? "0.00",
+        pending_payments: money?.pending_payments ?? "0.00",
+        failed_payments_count: money?.failed_payments_count ?? 0,
+        active_subscriptions: money?.active_subscriptions_count ?? 0,
+        monthly_cost: money?.subscription_cost_total ?? "0.00",
+      });
+      expect(
+        report.devices.map((d) => ({
+          id: d.prosthetic_id,
+          hours: d.usage_hours,
+          on: d.power_on_count,
+          down: d.downtime_minutes,
+          errors: d.errors,
+          cycles: d.charge_cycles,
+        })),
+        `${userId} ${month}`,
+      ).toEqual(
+        devices
+          .sort((a, b) => a.prosthetic_id - b.prosthetic_id)
+          .map((d) => ({
+            id: d.prosthetic_id,
+            hours: d.total_active_hours,
+            on: d.power_on_count,
+            down: d.downtime_minutes,
+            errors: d.error_count + d.critical_error_count,
+            cycles: d.charge_cycles,
+          })),
+      );
+      return report;
+    };
+    // Every user and month with data: the same figures as the oracle.
+    const months = await sourceQuery<{ user_id: number; month: string }>(
+      run,
+      "crm",
+      `SELECT DISTINCT user_id, to_char(payment_date AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM crm_payments
+       ORDER BY user_id, month`,
+    );
+    for (const { user_id, month } of months) await compare(user_id, month);
+    console.log(`${months.length} month reports equal the oracle`);
+
+    // A live change, then the report once data_as_of has passed its commit.
+    const committedAt = async (client: pg.Client, sql: string, params: unknown[]): Promise<string> => {
+      await client.query("BEGIN");
+      await client.query(sql, params);
+      const { rows } = await client.query<{ xid: string }>("SELECT txid_current()::text AS xid");
+      await client.query("COMMIT");
+      const at = await client.query<{ at: string }>(
+        `SELECT to_char(pg_xact_commit_timestamp($1::text::xid) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`,
+        [rows[0]!.xid],
+      );
+      return at.rows[0]!.at;
+    };
+    const [pending] = (
+      await crm.query<{ payment_id: number; user_id: number; month: string }>(
+        `SELECT payment_id, user_id, to_char(payment_date AT TIME ZONE 'UTC', 'YYYY-MM') AS month
+         FROM crm_payments WHERE status <> 'success' ORDER BY payment_id LIMIT 1`,
+      )
+    ).rows;
+    const paid = await committedAt(crm, "UPDATE crm_payments SET status = 'success' WHERE payment_id = $1", [
+      pending!.payment_id,
+    ]);
+    const [event] = (
+      await telemetry.query<{ event_id: string; prosthetic_id: number; month: string }>(
+        `SELECT event_id::text, prosthetic_id, to_char(event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM') AS month
+         FROM telemetry_events WHERE event_type = 'power_on' ORDER BY event_id DESC LIMIT 1`,
+      )
+    ).rows;
+    const deleted = await committedAt(telemetry, "DELETE FROM telemetry_events WHERE event_id = $1", [
+      event!.event_id,
+    ]);
+    const [{ owner }] = (
+      await crm.query<{ owner: number }>(
+        "SELECT user_id AS owner FROM crm_prosthetics WHERE prosthetic_id = $1",
+        [event!.prosthetic_id],
+      )
+    ).rows as [{ owner: number }];
+    const after = paid > deleted ? paid : deleted;
+    const waited = Date.now();
+    await until(
+      "data_as_of to pass both changes' commits",
+      async () => {
+        const { body } = await call(
+          `${api}/reports/user/${pending!.user_id}?month=${pending!.month}`,
+          support!,
+        );
+        return typeof body.data_as_of === "string" && body.data_as_of >= after ? true : undefined;
+      },
+      60_000,
+    );
+    console.log(`data_as_of passed the live changes ${Date.now() - waited} ms after their commit`);
+    await compare(pending!.user_id, pending!.month);
+    await compare(owner, event!.month);
+  } finally {
+    await crm.end();
+    await telemetry.end();
+  }
+}

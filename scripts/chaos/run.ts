@@ -100,6 +100,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
   let consumer: RunningPipeline | undefined;
   const stream = new LiveStream(run.dbs, rate, 7_000, (line) => log(`stream: ${line}`));
   const results: ScenarioResult[] = [];
+  let completed = false;
   try {
     log(`run ${run.runId}: databases ${run.dbs.crmDb}, ${run.dbs.telemetryDb}; work dir ${workDir}`);
     await generate({ ...run.dbs, scale: 1, seed: 77, telemetryDensity: 0.05, progress: false });
@@ -169,11 +170,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
           `dropped, ${row.resets} resets${row.ok ? "" : `\n${row.firstDifferences}`}`,
       );
     }
+    completed = true;
   } finally {
     await stream.halt().catch(() => undefined);
     await consumer?.close().catch(() => undefined);
     await closeCdcRun(run).catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
-    if (results.every((r) => r.ok)) rmSync(workDir, { recursive: true, force: true });
+    if (completed && results.every((r) => r.ok)) rmSync(workDir, { recursive: true, force: true });
     else log(`kept ${workDir} (consumer logs, ClickHouse data) for a look`);
   }
   const summary: ChaosSummary = {

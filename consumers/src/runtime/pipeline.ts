@@ -104,6 +104,21 @@ const REJOIN_ERRORS = new Set([
   "UNKNOWN_MEMBER_ID",
 ]);
 
+/** kafkajs' errors of an unreachable broker (kafkajs reconnects by itself). */
+const CONNECTION_ERRORS = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+]);
+
+export const isKafkaConnectionError = (error: unknown): boolean => {
+  for (let e = error as { name?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (CONNECTION_ERRORS.has(String(e.name))) return true;
+    if (e.cause === e) break;
+  }
+  return false;
+};
+
 export const needsRejoin = (error: unknown): boolean =>
   typeof error === "object" &&
   error !== null &&
@@ -423,6 +438,10 @@ export class MartsPipeline {
         await heartbeat();
       }
     } catch (error) {
+      // Kafka itself away (a broker restart: the heartbeat or a fetch fails to connect): not fatal.
+      // kafkajs retries or restarts the consumer; what was applied is recorded in ClickHouse, and
+      // records fetched again are recognised by their offsets.
+      if (isKafkaConnectionError(error)) throw error;
       if (!needsRejoin(error)) {
         this.fail(error);
         throw error;

@@ -1,9 +1,14 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { KafkaJSProtocolError, type Kafka } from "kafkajs";
+import {
+  KafkaJSConnectionError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  type Kafka,
+} from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { loadConsumerConfig } from "../config.js";
 import type { RecordDecoder } from "./decode.js";
-import { MartsPipeline, needsRejoin, resumePoint } from "./pipeline.js";
+import { isKafkaConnectionError, MartsPipeline, needsRejoin, resumePoint } from "./pipeline.js";
 
 /** kafkajs builds protocol errors from its error-code table entry; the typings only show (message). */
 const protocolError = (type: string, code: number): Error =>
@@ -95,5 +100,20 @@ describe("resumePoint", () => {
       intentClaim: 3n,
       run: { producer: "7:0", producerSince: 4n },
     });
+  });
+});
+
+describe("isKafkaConnectionError", () => {
+  it("is true for an unreachable broker, also behind kafkajs' retries (a broker restart is not fatal)", () => {
+    const refused = new KafkaJSConnectionError("Connection error: connect ECONNREFUSED 127.0.0.1:19092");
+    expect(isKafkaConnectionError(refused)).toBe(true);
+    expect(
+      isKafkaConnectionError(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 900 })),
+    ).toBe(true);
+  });
+  it("is false for protocol errors, plain errors and non-errors", () => {
+    expect(isKafkaConnectionError(protocolError("REBALANCE_IN_PROGRESS", 27))).toBe(false);
+    expect(isKafkaConnectionError(new Error("ECONNREFUSED"))).toBe(false);
+    expect(isKafkaConnectionError(undefined)).toBe(false);
   });
 });
