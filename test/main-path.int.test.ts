@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClickHouseClient } from "../clickhouse/client.js";
 import {
   oracleProstheticMonthly,
+  oracleUserDaily,
   oracleUserMonthly,
   type OracleDatabases,
 } from "../clickhouse/oracle/index.js";
@@ -273,6 +274,17 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
     );
     for (const { user_id, month } of months) await compare(user_id, month);
     console.log(`${months.length} month reports equal the oracle`);
+
+    // The owner's daily report of a day with movements: the oracle's user_daily_reports row.
+    const days = (await oracleUserDaily(oracle, { from: "2026-10", to: "2026-10" })).filter(
+      (d) => d.user_id === 1,
+    );
+    const day = days.at(-1);
+    expect(day, "user 1 moved in October 2026").toBeDefined();
+    const daily = await call(`${api}/api/reports/${day!.report_date}`, owner1!);
+    expect(daily.status).toBe(200);
+    const { user_uuid: _uuid, report_date: _date, user_id: _user, ...figures } = day!;
+    expect(daily.body.summary).toEqual(figures);
 
     // A live change, then the report once data_as_of has passed its commit.
     const committedAt = async (client: pg.Client, sql: string, params: unknown[]): Promise<string> => {
