@@ -1,11 +1,7 @@
 -- Exactly once from the source (docs/consumers.md "Resets" and "Re-emitted changes") and the
 -- freshness every report carries (docs/consumers.md "data_as_of").
 
--- Per applied chunk: the Kafka producer of its last record and the offset where that producer's
--- run of records began (a new producer means Kafka Connect restarted its task and may re-emit
--- changes), and the newest source commit of its data records.
-ALTER TABLE ${db}.partition_progress ADD COLUMN IF NOT EXISTS producer String DEFAULT '';
-ALTER TABLE ${db}.partition_progress ADD COLUMN IF NOT EXISTS producer_since Int64 DEFAULT -1;
+-- Per applied chunk: the newest source commit of its records (heartbeat chunks: the heartbeat's).
 ALTER TABLE ${db}.partition_progress ADD COLUMN IF NOT EXISTS commit_ts DateTime64(3, 'UTC') DEFAULT toDateTime64(0, 3, 'UTC');
 
 -- Resets applied to the marts: a TRUNCATE of a source table, or a new Debezium snapshot of it. Each

@@ -28,10 +28,10 @@ export interface ConsumerConfig {
   /** Give up retrying a transient ClickHouse/registry failure after this long. @default 600000 */
   retryMaxMs: number;
   /**
-   * Records re-read and checked around a change of Kafka producer, to drop changes Debezium emitted
-   * again after a Connect restart (runtime/reemission.ts). It must exceed what Connect can write
-   * between two offset flushes (offset.flush.interval.ms, 1 s in the native stack).
-   * @default 100000 (CONSUMER_REEMIT_WINDOW)
+   * Records per partition whose source identities are kept to drop changes Debezium emits again
+   * after its task restarts (runtime/reemission.ts); re-read from Kafka after every (re)assignment.
+   * It must exceed what Connect writes between two offset flushes (offset.flush.interval.ms, 1 s in
+   * the native stack). @default 100000 (CONSUMER_REEMIT_WINDOW)
    */
   reemissionWindow: number;
 }

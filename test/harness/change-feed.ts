@@ -131,7 +131,7 @@ export class ChangeFeed {
         lastOffset: BigInt(last.offset),
       };
       const commitTs = collected.dataCommit?.commitTs ?? null;
-      await recordApplied(client, database, range, { producer: "", producerSince: -1n, commitTs });
+      await recordApplied(client, database, range, { commitTs });
     }
     const applied = this.pending.length;
     this.pending = [];

@@ -12,9 +12,6 @@ export interface BufferedRecord {
   key: Buffer | null;
   value: Buffer | null;
   receivedAt: number;
-  /** The producer run the record belongs to (runtime/reemission.ts), recorded with its chunk. */
-  producer: string;
-  producerSince: bigint;
 }
 
 export interface ChunkRule {

@@ -1,5 +1,5 @@
 import type { BufferedRecord } from "./chunking.js";
-import { ReemissionGuard, type ProducerRun } from "./reemission.js";
+import { ReemissionGuard } from "./reemission.js";
 
 /** Where a partition resumes (pipeline.ts resumePoint). */
 export interface ResumePoint {
@@ -8,11 +8,7 @@ export interface ResumePoint {
   forcedLast: bigint | undefined;
   /** The claim under which that intent was recorded (whose writer may have died mid-insert). */
   intentClaim: bigint | undefined;
-  /** The producer run of the last applied record. */
-  run: ProducerRun;
 }
-
-const UNKNOWN_RUN: ProducerRun = { producer: "", producerSince: -1n };
 
 /** What the consumer holds for one assigned partition, with a lock so that timer and fetch flushes serialise. */
 export class PartitionState {
@@ -28,10 +24,10 @@ export class PartitionState {
   forcedLast: bigint | undefined;
   /** The claim that recorded that intent. */
   intentClaim: bigint | undefined;
-  /** The producer run of the last applied record (recorded with the next chunk's intent). */
-  appliedRun: ProducerRun;
-  /** Drops changes Debezium emitted again after a Connect restart. */
+  /** Drops changes Debezium emitted again after its task restarted. */
   readonly guard: ReemissionGuard;
+  /** While set, records below it are re-read history that fills the guard's window. */
+  rereadUntil: bigint | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -43,8 +39,7 @@ export class PartitionState {
     this.nextOffset = resume?.nextOffset;
     this.forcedLast = resume?.forcedLast;
     this.intentClaim = resume?.intentClaim;
-    this.appliedRun = resume?.run ?? UNKNOWN_RUN;
-    this.guard = new ReemissionGuard(reemissionWindow, this.appliedRun);
+    this.guard = new ReemissionGuard(reemissionWindow);
   }
 
   /** Runs `work` after every earlier piece of work on this partition. */

@@ -41,7 +41,7 @@ import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js"
 import { publishDeadLetters, type DeadLetter } from "./dead-letters.js";
 import type { RecordDecoder } from "./decode.js";
 import { partitionKey, PartitionState, type ResumePoint } from "./partition-state.js";
-import { changeIdentity, producerOf } from "./reemission.js";
+import { changeIdentity } from "./reemission.js";
 import { retryTransient } from "./retry.js";
 
 export interface PipelineStats {
@@ -73,13 +73,10 @@ export function sourceTopics(prefix: string): string[] {
 }
 
 /** Where a partition resumes: after an applied chunk, or at an open intent, redone as exactly that range. */
-export const resumePoint = (row: PartitionProgress): ResumePoint => {
-  // An intent records the producer run before its chunk, an applied row the run after it.
-  const run = { producer: row.producer, producerSince: row.producerSince };
-  return row.status === "intent"
-    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset, intentClaim: row.claimEpoch, run }
-    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined, intentClaim: undefined, run };
-};
+export const resumePoint = (row: PartitionProgress): ResumePoint =>
+  row.status === "intent"
+    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset, intentClaim: row.claimEpoch }
+    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined, intentClaim: undefined };
 
 const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
 
@@ -337,9 +334,8 @@ export class MartsPipeline {
   }
 
   /**
-   * The state of a partition, made at its first batch after a join. When the last applied records
-   * began a producer run less than a window ago, the guard checks that run's start again: the fetch
-   * moves back to re-read the history before it.
+   * The state of a partition, made at its first batch after a join. The re-emission guard needs the
+   * records just before the resume position: the fetch moves back to re-read them as history.
    */
   private partitionState(topic: string, partition: number): { state: PartitionState; moved: boolean } {
     const key = partitionKey(topic, partition);
@@ -347,9 +343,10 @@ export class MartsPipeline {
     if (state) return { state, moved: false };
     state = this.newPartitionState(topic, partition, this.progress.get(key));
     this.partitions.set(key, state);
-    const from = isHeartbeatTopic(topic) ? undefined : state.guard.resumeAt(state.nextOffset);
-    if (from === undefined) return { state, moved: false };
-    this.consumer.seek({ topic, partition, offset: from.toString() });
+    const next = state.nextOffset ?? 0n;
+    if (isHeartbeatTopic(topic) || next === 0n) return { state, moved: false };
+    state.rereadUntil = next;
+    this.consumer.seek({ topic, partition, offset: state.guard.historyStart(next).toString() });
     return { state, moved: true };
   }
 
@@ -365,7 +362,7 @@ export class MartsPipeline {
       }
     }
     const { state, moved } = this.partitionState(batch.topic, batch.partition);
-    // The fetch moved back to re-read the history before a producer change: this batch is stale.
+    // The fetch moved back to re-read the records before the resume position: this batch is stale.
     if (moved) return;
     if (state.fenced) {
       // Fenced, yet kafkajs still hands this member the partition: once every member has had time to
@@ -376,49 +373,23 @@ export class MartsPipeline {
     }
     const now = Date.now();
     let below = false;
-    const guarded = !isHeartbeatTopic(batch.topic);
     const history: KafkaMessage[] = [];
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
-      const producer = producerOf(message);
-      if (guarded && state.guard.isHistory(offset)) {
-        if (state.guard.wantsHistory(offset, producer)) history.push(message);
-        continue;
-      }
-      if (guarded && state.guard.rereading) {
-        // The re-read reached the producer change: every record before it has been seen.
+      if (state.rereadUntil !== undefined) {
+        if (offset < state.rereadUntil) {
+          history.push(message);
+          continue;
+        }
+        // Every record before the resume position has been re-read: the guard's window is full.
         await this.readHistory(state, history.splice(0));
-        state.guard.completeHistory();
+        state.rereadUntil = undefined;
       }
       if (!acceptRecord(state.records, state.nextOffset, offset)) {
         below ||= state.nextOffset !== undefined && offset < state.nextOffset;
         continue;
       }
-      if (guarded) {
-        const acceptance = state.guard.accept(offset, producer);
-        if (acceptance.kind === "rewind") {
-          // Kafka Connect restarted its task here: re-read what came before, then check what follows.
-          this.deps.log(
-            `${batch.topic}:${batch.partition}: new producer ${producer} at offset ${offset}; ` +
-              `re-reading from ${acceptance.seekTo} to drop changes emitted again`,
-          );
-          this.consumer.seek({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: acceptance.seekTo.toString(),
-          });
-          break;
-        }
-      }
-      const { producer: runProducer, producerSince } = state.guard.run;
-      state.records.push({
-        offset,
-        key: message.key,
-        value: message.value,
-        receivedAt: now,
-        producer: runProducer,
-        producerSince,
-      });
+      state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
     }
     if (history.length) await this.readHistory(state, history);
     // Records below ClickHouse's position: applied by a run killed before it committed their
@@ -458,7 +429,7 @@ export class MartsPipeline {
     }
   }
 
-  /** Source identities of history records (written by earlier producers) for the re-emission guard. */
+  /** Source identities of re-read records before the resume position, for the re-emission guard. */
   private async readHistory(state: PartitionState, messages: readonly KafkaMessage[]): Promise<void> {
     for (const message of messages) {
       const envelope = await this.retry("decoding history", () =>
@@ -468,7 +439,7 @@ export class MartsPipeline {
           throw error;
         }),
       );
-      state.guard.addHistory(changeIdentity(envelope, message.key));
+      state.guard.remember(BigInt(message.offset), changeIdentity(envelope, message.key));
     }
   }
 
@@ -556,12 +527,13 @@ export class MartsPipeline {
       const position = { topic: state.topic, partition: state.partition, offset: record.offset };
       try {
         const envelope = await this.retry("decoding", () => decoder.decodeValue(record.value));
-        if (state.guard.isDuplicate(record.offset, changeIdentity(envelope, record.key))) {
+        if (state.guard.check(record.offset, changeIdentity(envelope, record.key))) {
           reemitted += 1;
           continue;
         }
         mapped.push(mapChange(state.topic, envelope, position));
       } catch (error) {
+        state.guard.check(record.offset, null);
         const cause = (error as { cause?: unknown }).cause ?? error;
         const permanent =
           cause instanceof MappingError || (cause instanceof ConsumerError && !cause.canRetry);
@@ -599,9 +571,7 @@ export class MartsPipeline {
     const collected = collectChunk(mapped);
     const resets = [...collected.truncates, ...collected.snapshots.filter((s) => this.isNewSnapshot(s))];
     const db = config.clickhouse.database;
-    await this.retry("recording intent", () =>
-      recordIntent(clickhouse, db, range, { ...state.appliedRun, commitTs: null }),
-    );
+    await this.retry("recording intent", () => recordIntent(clickhouse, db, range));
     // The fence: checked after the intent is recorded. A member that claimed the partition before
     // this check makes it fail; one that claims it later reads this intent and redoes exactly this
     // chunk (the same dedup token).
@@ -635,13 +605,10 @@ export class MartsPipeline {
         );
       }
     }
-    const run = { producer: lastRecord.producer, producerSince: lastRecord.producerSince };
     // Data chunks record their newest commit, heartbeat chunks the heartbeat's: the horizon idle
     // partitions of the source are marked complete to (markIdlePartitions).
     const commitTs = (collected.dataCommit ?? collected.heartbeat)?.commitTs ?? null;
-    await this.retry("recording applied", () => recordApplied(clickhouse, db, range, { ...run, commitTs }));
-    state.appliedRun = run;
-    state.guard.applied(last);
+    await this.retry("recording applied", () => recordApplied(clickhouse, db, range, { commitTs }));
     if (reemitted > 0) {
       this.deps.log(
         `${state.topic}:${state.partition}: dropped ${reemitted} change(s) Debezium emitted again (chunk ${first}-${last})`,
@@ -700,7 +667,7 @@ export class MartsPipeline {
       const horizon = horizons.get(parseTopicTable(topic).source);
       if (horizon === undefined || (this.markedTo.get(key) ?? "") >= horizon) continue;
       const state = this.partitions.get(key);
-      if (state?.fenced || state?.guard.rereading) continue;
+      if (state?.fenced || state?.rereadUntil !== undefined) continue;
       const position = state?.nextOffset ?? this.progress.get(key)?.nextOffset ?? 0n;
       const pending = (state?.records.length ?? 0) > 0 || position < (ends.get(key) ?? 0n);
       if (pending) continue;

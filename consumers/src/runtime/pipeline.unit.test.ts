@@ -81,24 +81,20 @@ describe("resumePoint", () => {
     claimEpoch: 3n,
     firstOffset: 10n,
     lastOffset: 19n,
-    producer: "7:0",
-    producerSince: 4n,
     commitTs: null,
   };
-  it("resumes after an applied chunk, in the producer run of its last record", () => {
+  it("resumes after an applied chunk", () => {
     expect(resumePoint({ ...row, status: "applied" })).toEqual({
       nextOffset: 20n,
       forcedLast: undefined,
       intentClaim: undefined,
-      run: { producer: "7:0", producerSince: 4n },
     });
   });
-  it("redoes an open intent as exactly its range, in the producer run before it", () => {
+  it("redoes an open intent as exactly its range", () => {
     expect(resumePoint({ ...row, status: "intent" })).toEqual({
       nextOffset: 10n,
       forcedLast: 19n,
       intentClaim: 3n,
-      run: { producer: "7:0", producerSince: 4n },
     });
   });
 });

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildEnvelope } from "../mapping/debezium-envelope.js";
-import { changeIdentity, producerOf, ReemissionGuard } from "./reemission.js";
+import { changeIdentity, ReemissionGuard } from "./reemission.js";
 
-const unknownRun = { producer: "", producerSince: -1n };
 const event = (op: "c" | "u" | "d" | "r" | "t", lsn: bigint, txId = 700n) =>
   buildEnvelope({
     db: "telemetry_db",
@@ -14,16 +13,6 @@ const event = (op: "c" | "u" | "d" | "r" | "t", lsn: bigint, txId = 700n) =>
     tsMs: 1705314600000n,
     txId,
   });
-
-describe("producerOf", () => {
-  it("reads the producer id and epoch kafkajs keeps in each message's batch context", () => {
-    expect(producerOf({ batchContext: { producerId: "4007", producerEpoch: 2 } })).toBe("4007:2");
-  });
-  it("is empty for a producer without an id (not idempotent) or a message without context", () => {
-    expect(producerOf({ batchContext: { producerId: "-1", producerEpoch: -1 } })).toBe("");
-    expect(producerOf({})).toBe("");
-  });
-});
 
 describe("changeIdentity", () => {
   const key = Buffer.from([0, 0, 0, 0, 7, 2]);
@@ -44,70 +33,44 @@ describe("changeIdentity", () => {
 });
 
 describe("ReemissionGuard", () => {
-  it("takes the first producer it sees without checking anything", () => {
-    const guard = new ReemissionGuard(10n, unknownRun);
-    expect(guard.accept(0n, "1:0")).toEqual({ kind: "accept" });
-    expect(guard.accept(1n, "1:0")).toEqual({ kind: "accept" });
-    expect(guard.run).toEqual({ producer: "1:0", producerSince: 0n });
-    expect(guard.rereading).toBe(false);
-  });
-
-  it("on a new producer re-reads the window before it and drops repeated changes in the window after", () => {
-    const guard = new ReemissionGuard(10n, { producer: "1:0", producerSince: 0n });
-    expect(guard.accept(100n, "2:0")).toEqual({ kind: "rewind", seekTo: 90n });
-    expect(guard.run).toEqual({ producer: "2:0", producerSince: 100n });
-    expect(guard.rereading).toBe(true);
-    // History: 90..99. Only records of earlier producers are remembered.
-    expect(guard.isHistory(89n)).toBe(true);
-    expect(guard.wantsHistory(89n, "1:0")).toBe(false);
-    expect(guard.wantsHistory(95n, "1:0")).toBe(true);
-    expect(guard.wantsHistory(95n, "2:0")).toBe(false);
-    expect(guard.isHistory(100n)).toBe(false);
-    guard.addHistory("u|900|700|a");
-    guard.addHistory("c|901|701|b");
-    guard.addHistory(null);
-    // Not checked before the history is complete.
-    expect(guard.isDuplicate(100n, "u|900|700|a")).toBe(false);
-    guard.completeHistory();
-    expect(guard.rereading).toBe(false);
-    expect(guard.accept(100n, "2:0")).toEqual({ kind: "accept" });
-    expect(guard.isDuplicate(100n, "u|900|700|a")).toBe(true);
-    expect(guard.isDuplicate(101n, "c|901|701|b")).toBe(true);
-    expect(guard.isDuplicate(102n, "u|905|702|a")).toBe(false);
-    expect(guard.isDuplicate(102n, null)).toBe(false);
-    // Outside [100, 110) nothing is checked.
-    expect(guard.isDuplicate(110n, "u|900|700|a")).toBe(false);
-    expect(guard.isDuplicate(99n, "u|900|700|a")).toBe(false);
+  it("drops a record whose identity was seen within the window before it, and only that", () => {
+    const guard = new ReemissionGuard(10n);
+    expect(guard.check(100n, "u|900|700|a")).toBe(false);
+    expect(guard.check(101n, "c|901|701|b")).toBe(false);
+    expect(guard.check(102n, null)).toBe(false);
+    expect(guard.check(103n, "u|900|700|a")).toBe(true);
+    expect(guard.check(104n, "c|901|701|b")).toBe(true);
+    expect(guard.check(105n, "u|905|702|a")).toBe(false);
     expect(guard.dropped).toBe(2);
-    guard.applied(108n);
-    expect(guard.isDuplicate(109n, "u|900|700|a")).toBe(true);
-    guard.applied(109n);
-    expect(guard.isDuplicate(109n, "u|900|700|a")).toBe(false);
   });
 
-  it("a change near the start of the partition re-reads from offset 0", () => {
-    const guard = new ReemissionGuard(10n, { producer: "1:0", producerSince: 0n });
-    expect(guard.accept(4n, "2:0")).toEqual({ kind: "rewind", seekTo: 0n });
+  it("forgets what left the window: a change seen more than `window` offsets ago is taken again", () => {
+    const guard = new ReemissionGuard(10n);
+    guard.check(100n, "d|800|600|k");
+    // The window before 110 is 100..109: still there. Before 111 it is 101..110: gone.
+    expect(new ReemissionGuard(10n).historyStart(110n)).toBe(100n);
+    expect(guard.check(111n, "d|800|600|k")).toBe(false);
+    // ...and its latest sighting (111) is what the window remembers now.
+    expect(guard.check(120n, "d|800|600|k")).toBe(true);
+    expect(guard.check(131n, "x|1|1|")).toBe(false);
+    expect(guard.size).toBe(1);
   });
 
-  it("never checks records of producers without ids", () => {
-    const guard = new ReemissionGuard(10n, { producer: "1:0", producerSince: 0n });
-    expect(guard.accept(100n, "")).toEqual({ kind: "accept" });
-    expect(guard.run).toEqual({ producer: "1:0", producerSince: 0n });
+  it("fills the window from re-read history: a redo sees what the first attempt saw", () => {
+    const live = new ReemissionGuard(10n);
+    const resumed = new ReemissionGuard(10n);
+    const stream = ["c|1|1|a", "c|2|2|b", null, "u|3|3|a", "c|1|1|a", "c|4|4|c", "c|2|2|b"];
+    const drops = stream.map((id, i) => live.check(BigInt(50 + i), id));
+    // A consumer resuming at 54 re-reads 44..53 (historyStart) and then checks 54.. the same way.
+    expect(resumed.historyStart(54n)).toBe(44n);
+    stream.slice(0, 4).forEach((id, i) => resumed.remember(BigInt(50 + i), id));
+    const redone = stream.slice(4).map((id, i) => resumed.check(BigInt(54 + i), id));
+    expect(redone).toEqual(drops.slice(4));
+    expect(drops).toEqual([false, false, false, false, true, false, true]);
   });
 
-  it("on resume checks again a producer run that began less than a window ago", () => {
-    const run = { producer: "2:0", producerSince: 50n };
-    expect(new ReemissionGuard(10n, run).resumeAt(55n)).toBe(40n);
-    expect(new ReemissionGuard(10n, run).resumeAt(60n)).toBeUndefined();
-    expect(new ReemissionGuard(10n, { producer: "2:0", producerSince: 0n }).resumeAt(3n)).toBeUndefined();
-    expect(new ReemissionGuard(10n, unknownRun).resumeAt(3n)).toBeUndefined();
-    const resumed = new ReemissionGuard(10n, run);
-    resumed.resumeAt(55n);
-    expect(resumed.wantsHistory(45n, "1:0")).toBe(true);
-    resumed.addHistory("d|800|600|k");
-    resumed.completeHistory();
-    expect(resumed.accept(55n, "2:0")).toEqual({ kind: "accept" });
-    expect(resumed.isDuplicate(55n, "d|800|600|k")).toBe(true);
+  it("starts the history at offset 0 near the start of a partition", () => {
+    expect(new ReemissionGuard(10n).historyStart(4n)).toBe(0n);
+    expect(new ReemissionGuard(10n).historyStart(undefined)).toBe(0n);
   });
 });

@@ -13,13 +13,9 @@ export interface ChunkRange {
   lastOffset: bigint;
 }
 
-/** What a progress row records besides the chunk's range (docs/consumers.md). */
+/** What an applied row records besides the chunk's range (docs/consumers.md "data_as_of"). */
 export interface AppliedState {
-  /** Kafka producer of the chunk's last record ("<id>:<epoch>"), "" when unknown. */
-  producer: string;
-  /** First offset of that producer's run of records in the partition; -1 when unknown. */
-  producerSince: bigint;
-  /** Newest source commit of the chunk's table changes (DateTime64(3) text), null when none. */
+  /** Newest source commit of the chunk (DateTime64(3) text; heartbeat chunks: the heartbeat's), null when none. */
   commitTs: string | null;
 }
 
@@ -59,8 +55,6 @@ async function writeProgress(
         status,
         // Within a claim: later chunks win; within a chunk, applied wins over intent.
         version: (range.lastOffset * 2n + (status === "applied" ? 1n : 0n)).toString(),
-        producer: state.producer,
-        producer_since: state.producerSince.toString(),
         ...(state.commitTs ? { commit_ts: state.commitTs } : {}),
       },
     ],
@@ -68,14 +62,9 @@ async function writeProgress(
   );
 }
 
-/** Step 2 of DESIGN §6: the chunk about to be inserted; `before` is the partition's state before it. */
-export function recordIntent(
-  client: ClickHouseClient,
-  database: string,
-  range: ChunkRange,
-  before: AppliedState,
-): Promise<void> {
-  return writeProgress(client, database, range, "intent", before);
+/** Step 2 of DESIGN §6: the chunk about to be inserted. */
+export function recordIntent(client: ClickHouseClient, database: string, range: ChunkRange): Promise<void> {
+  return writeProgress(client, database, range, "intent", { commitTs: null });
 }
 
 /** Step 3 of DESIGN §6: the chunk is in ClickHouse; the Kafka offset last + 1 may be committed. */
@@ -99,12 +88,10 @@ export async function readProgress(
 ): Promise<PartitionProgress[]> {
   const result = await client.query({
     query: `SELECT topic, partition, toString(p.1) AS claim_epoch, toString(p.2) AS first_offset,
-                   toString(p.3) AS last_offset, toString(p.4) AS status, p.5 AS producer,
-                   toString(p.6) AS producer_since, toString(p.7) AS commit_ts
+                   toString(p.3) AS last_offset, toString(p.4) AS status, toString(p.5) AS commit_ts
             FROM (
                 SELECT topic, partition,
-                       argMax((claim_epoch, first_offset, last_offset, status, producer, producer_since, commit_ts),
-                              (claim_epoch, version)) AS p
+                       argMax((claim_epoch, first_offset, last_offset, status, commit_ts), (claim_epoch, version)) AS p
                 FROM ${assertDatabaseName(database)}.partition_progress
                 WHERE consumer_group = {group:String}
                 GROUP BY topic, partition
@@ -120,8 +107,6 @@ export async function readProgress(
     first_offset: string;
     last_offset: string;
     status: "intent" | "applied";
-    producer: string;
-    producer_since: string;
     commit_ts: string;
   }>();
   return rows.map((r) => ({
@@ -132,8 +117,6 @@ export async function readProgress(
     firstOffset: BigInt(r.first_offset),
     lastOffset: BigInt(r.last_offset),
     status: r.status,
-    producer: r.producer,
-    producerSince: BigInt(r.producer_since),
     commitTs: r.commit_ts.startsWith("1970-01-01") ? null : r.commit_ts,
   }));
 }

@@ -39,8 +39,8 @@ function workerProperties(layout: StackLayout, ports: ConnectPorts): string {
       `plugin.path=${path.join(layout.installDir, "connect", "plugins")}`,
       "plugin.discovery=hybrid_warn",
       "offset.flush.interval.ms=1000",
-      // Idempotent producers carry a producer id; a new id in a partition tells the consumers that the
-      // task restarted and may emit changes again (consumers/src/runtime/reemission.ts).
+      // No duplicates from the worker's own produce retries (Debezium's re-emissions after a task
+      // restart are the consumers' to drop: consumers/src/runtime/reemission.ts).
       "producer.enable.idempotence=true",
       // One worker: when it dies, its restart takes the tasks back at once instead of waiting up to
       // five minutes for the dead member to return (incremental cooperative rebalancing).
