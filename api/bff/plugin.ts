@@ -48,7 +48,7 @@ const loopbackHosts = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** The origin the browser uses: BIONICPRO_BFF_PUBLIC_URL, else the request's Host when it is a loopback address. */
 export function publicOrigin(config: BffConfig, request: FastifyRequest): string {
   if (config.publicUrl) return config.publicUrl;
-  const host = request.hostname;
+  const host = request.host;
   const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
   if (!loopbackHosts.has(name ?? ""))
     throw new ApiError(
@@ -233,7 +233,7 @@ export async function bffPlugin(app: FastifyInstance, options: BffOptions): Prom
     return currentTokens(request.session.sessionId);
   }
 
-  app.get("/bff/api/*", { schema: { hide: true } }, async (request, reply) => {
+  const proxy = async (request: FastifyRequest, reply: FastifyReply) => {
     noStore(reply);
     const [path = "", search = ""] = request.url.slice("/bff".length).split("?", 2) as [string, string?];
     if (!proxiedPath.test(path))
@@ -249,7 +249,10 @@ export async function bffPlugin(app: FastifyInstance, options: BffOptions): Prom
       .code(upstream.statusCode)
       .type(typeof type === "string" ? type : "application/json")
       .send(upstream.rawPayload);
-  });
+  };
+  // The API's report paths under /bff: /bff/reports/user/{id}, /bff/api/reports[/…].
+  app.get("/bff/reports/*", { schema: { hide: true } }, proxy);
+  app.get("/bff/api/*", { schema: { hide: true } }, proxy);
 
   app.get("/bff/api/reports/stream", { schema: { hide: true } }, async (request, reply) => {
     noStore(reply);
