@@ -86,14 +86,14 @@ async function insertMovements(userId: number, count: number): Promise<void> {
     "SELECT chip_id FROM crm_prosthetics WHERE user_id = $1 ORDER BY prosthetic_id LIMIT 1",
     [userId],
   );
-  const base = (nextId += count + 1);
   await sourceQuery(
     pr.run,
     "telemetry",
     `INSERT INTO raw_telemetry (sample_id, chip_id, event_time, response_time_ms, battery_level, error_code)
-     SELECT $1::bigint + i, $2, greatest(date_trunc('day', now()), now() - i * interval '1 second'), 120, 80, 0
-     FROM generate_series(1, $3::int) AS i`,
-    [base, device?.chip_id, count],
+     SELECT (SELECT coalesce(max(sample_id), 0) FROM raw_telemetry) + i, $1,
+            greatest(date_trunc('day', now()), now() - i * interval '1 second'), 120, 80, 0
+     FROM generate_series(1, $2::int) AS i`,
+    [device?.chip_id, count],
   );
 }
 

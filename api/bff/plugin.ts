@@ -261,6 +261,8 @@ export async function bffPlugin(app: FastifyInstance, options: BffOptions): Prom
     const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
     const header = request.headers["last-event-id"];
     let lastId = typeof header === "string" ? header : undefined;
+    // The relay stops when the browser goes: the API's response is closed (not aborted with an
+    // error, which Fastify would log as a failed request), so its stream ends cleanly.
     const abort = new AbortController();
     const open = (accessToken: string) =>
       options.inject({
@@ -272,7 +274,6 @@ export async function bffPlugin(app: FastifyInstance, options: BffOptions): Prom
           ...(lastId ? { "last-event-id": lastId } : {}),
         },
         payloadAsStream: true,
-        signal: abort.signal,
       });
     let upstream = await open(tokens.accessToken);
     if (upstream.statusCode !== 200) {
@@ -280,7 +281,10 @@ export async function bffPlugin(app: FastifyInstance, options: BffOptions): Prom
       return reply.code(upstream.statusCode).type("application/problem+json").send(body);
     }
     const out = new PassThrough();
-    const stop = () => abort.abort();
+    const stop = () => {
+      abort.abort();
+      (upstream.raw.res as { destroy(): void }).destroy();
+    };
     out.once("close", stop);
     reply.raw.once("close", () => {
       stop();
