@@ -29,4 +29,27 @@ export default tseslint.config(
     ],
     rules: { "no-restricted-properties": "off" },
   },
+  {
+    // The dashboard's browser module (served as it is, no build step).
+    files: ["api/dashboard/public/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "document",
+          "window",
+          "globalThis",
+          "fetch",
+          "EventSource",
+          "history",
+          "location",
+          "URLSearchParams",
+          "setTimeout",
+          "clearTimeout",
+          "setInterval",
+          "clearInterval",
+          "console",
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
 );

@@ -19,6 +19,15 @@ import { healthRoutes } from "./routes/health.js";
 import { reportRoutes } from "./routes/reports.js";
 import { sqlRoutes } from "./routes/sql.js";
 import { SqlService } from "./sql/runner.js";
+import { readAppliedMarker, readFreshness } from "../clickhouse/freshness.js";
+import { bffPlugin } from "./bff/plugin.js";
+import { openIdRelyingParty, type OidcRelyingParty } from "./bff/oidc.js";
+import { dashboardPlugin } from "./dashboard/plugin.js";
+import { LiveFeed } from "./live/feed.js";
+import { FreshnessWatch } from "./live/freshness-watch.js";
+import { endAllStreams, type LiveReports } from "./live/service.js";
+import { followPipeline, pollProgress, type AppliedChunkSource } from "./live/sources.js";
+import { streamRoutes } from "./routes/stream.js";
 
 export interface AppDeps {
   /**
@@ -34,6 +43,14 @@ export interface AppDeps {
   consumerStatus?: ConsumerStatusProvider;
   /** Log destination instead of stdout (tests). */
   logStream?: LogStream;
+  /**
+   * Where the live stream learns of changes. Embedded default: the consumers' pipeline in this
+   * process (MartsPipeline.applied). Without it (server mode, or the API alone) the consumers'
+   * progress table is polled.
+   */
+  appliedChunks?: AppliedChunkSource;
+  /** The BFF's OpenID Connect relying party. @default openid-client against config.bff.issuer */
+  oidc?: OidcRelyingParty;
 }
 
 export const apiVersion = "1.0.0";
@@ -99,7 +116,38 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { client, database } = deps.clickhouse;
   const sql = new SqlService(deps.clickhouse.openSqlClient, database, config.sql);
 
-  await app.register(reportRoutes, { reports: new ReportService({ client, database, clock: deps.clock }) });
+  const reports = new ReportService({ client, database, clock: deps.clock });
+  await app.register(reportRoutes, { reports });
+  const feed = new LiveFeed();
+  const warn = (what: string) => (error: unknown) => app.log.warn({ err: error }, what);
+  const freshness = new FreshnessWatch(
+    () => readFreshness(client, database, deps.clock()),
+    config.stream.pollMs,
+    warn("live stream: reading data_as_of failed"),
+  );
+  const stopSource = deps.appliedChunks
+    ? followPipeline(deps.appliedChunks, feed)
+    : pollProgress(
+        () => readAppliedMarker(client, database),
+        feed,
+        config.stream.pollMs,
+        warn("live stream: polling the consumers' progress failed"),
+      );
+  const live: LiveReports = {
+    feed,
+    freshness,
+    reports,
+    config: config.stream,
+    clock: deps.clock,
+    open: new Map(),
+    stop: () => {
+      stopSource();
+      freshness.stop();
+      endAllStreams(live);
+    },
+  };
+  app.addHook("preClose", async () => live.stop());
+  await app.register(streamRoutes, { live, reports });
   await app.register(healthRoutes, {
     client,
     database,
@@ -114,6 +162,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxQueryChars: config.sql.maxQueryChars,
     rateLimit: { max: config.rateLimit.sqlMax, timeWindow: config.rateLimit.windowMs },
   });
+
+  if (config.bff.enabled) {
+    await app.register(bffPlugin, {
+      config: config.bff,
+      oidc:
+        deps.oidc ??
+        openIdRelyingParty({
+          issuer: config.bff.issuer,
+          clientId: config.bff.clientId,
+          clientSecret: config.bff.clientSecret,
+        }),
+      inject: (options) => app.inject(options),
+    });
+    await app.register(dashboardPlugin);
+  }
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, {

@@ -1,4 +1,5 @@
 import { loadClickHouseConfig } from "../clickhouse/config.js";
+import { randomBytes } from "node:crypto";
 import { loadKeycloakConfig } from "../scripts/config.js";
 import type { ClickHouseOptions } from "../clickhouse/client.js";
 
@@ -20,6 +21,8 @@ export interface ApiConfig {
   sql: SqlLimits;
   /** Behind a reverse proxy (the BFF): take the client address from X-Forwarded-For. @default false (BIONICPRO_API_TRUST_PROXY) */
   trustProxy: boolean;
+  stream: StreamConfig;
+  bff: BffConfig;
   /** pino level. @default info (BIONICPRO_API_LOG_LEVEL) */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -44,6 +47,53 @@ export interface AuthConfig {
   jwksCacheMs: number;
   /** @default 5000 (BIONICPRO_API_JWKS_TIMEOUT_MS) */
   jwksTimeoutMs: number;
+}
+
+/** GET /api/reports/stream (api/live). */
+export interface StreamConfig {
+  /** A comment line this often keeps idle connections open. @default 15000 (BIONICPRO_API_STREAM_HEARTBEAT_MS) */
+  heartbeatMs: number;
+  /** The `retry:` the browser waits before reconnecting. @default 2000 (BIONICPRO_API_STREAM_RETRY_MS) */
+  retryMs: number;
+  /** Bytes waiting for one slow client before it is dropped. @default 1048576 (BIONICPRO_API_STREAM_MAX_BUFFER_BYTES) */
+  maxBufferedBytes: number;
+  /** Open streams per process; more are refused with 503 STREAM_LIMIT_REACHED. @default 1000 (BIONICPRO_API_STREAM_MAX_CONNECTIONS) */
+  maxConnections: number;
+  /** data_as_of is read this often while streams are open; server mode polls progress as often. @default 1000 (BIONICPRO_API_STREAM_POLL_MS) */
+  pollMs: number;
+}
+
+/** The BFF (api/bff) in front of the dashboard: Keycloak login through the confidential client. */
+export interface BffConfig {
+  /** Serve /bff/* and the dashboard. @default true (BIONICPRO_BFF_ENABLED) */
+  enabled: boolean;
+  /** The realm's issuer (discovery at <issuer>/.well-known/openid-configuration). @default the API's issuer */
+  issuer: string;
+  /** @default reports-bff (the realm's confidential client) */
+  clientId: string;
+  /** Non-enumerable: never logged. @default KEYCLOAK_BFF_CLIENT_SECRET or the realm file's demo secret */
+  clientSecret: string;
+  /**
+   * Where the browser reaches this app (origin of the redirect URI <publicUrl>/bff/callback and the
+   * post-logout redirect). null = taken from the request's Host (only loopback hosts are accepted
+   * then). @default null (BIONICPRO_BFF_PUBLIC_URL)
+   */
+  publicUrl: string | null;
+  /**
+   * Signs the session cookie; at least 32 characters. @default a random value per process (sessions
+   * live in this process's memory anyway) (BIONICPRO_BFF_SESSION_SECRET)
+   */
+  sessionSecret: string;
+  /** Sessions kept at most; the least recently used goes first. @default 10000 (BIONICPRO_BFF_MAX_SESSIONS) */
+  maxSessions: number;
+  /** A session unused this long ends (Keycloak's SSO idle is 30 min). @default 1800000 (BIONICPRO_BFF_SESSION_IDLE_MS) */
+  sessionIdleMs: number;
+  /** A session ends this long after login, used or not (Keycloak's SSO max is 10 h). @default 36000000 (BIONICPRO_BFF_SESSION_MAX_MS) */
+  sessionMaxMs: number;
+  /** Tokens are refreshed when they expire within this. @default 30000 (BIONICPRO_BFF_REFRESH_BEFORE_MS) */
+  refreshBeforeMs: number;
+  /** A login must come back within this. @default 600000 (BIONICPRO_BFF_LOGIN_TIMEOUT_MS) */
+  loginTimeoutMs: number;
 }
 
 export interface RateLimitConfig {
@@ -209,6 +259,89 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       ),
     },
     trustProxy: bool("BIONICPRO_API_TRUST_PROXY", env.BIONICPRO_API_TRUST_PROXY),
+    stream: {
+      heartbeatMs: int(
+        "BIONICPRO_API_STREAM_HEARTBEAT_MS",
+        env.BIONICPRO_API_STREAM_HEARTBEAT_MS,
+        15_000,
+        100,
+        600_000,
+      ),
+      retryMs: int("BIONICPRO_API_STREAM_RETRY_MS", env.BIONICPRO_API_STREAM_RETRY_MS, 2000, 0, 600_000),
+      maxBufferedBytes: int(
+        "BIONICPRO_API_STREAM_MAX_BUFFER_BYTES",
+        env.BIONICPRO_API_STREAM_MAX_BUFFER_BYTES,
+        1_048_576,
+        1024,
+        1_073_741_824,
+      ),
+      maxConnections: int(
+        "BIONICPRO_API_STREAM_MAX_CONNECTIONS",
+        env.BIONICPRO_API_STREAM_MAX_CONNECTIONS,
+        1000,
+        1,
+        1_000_000,
+      ),
+      pollMs: int("BIONICPRO_API_STREAM_POLL_MS", env.BIONICPRO_API_STREAM_POLL_MS, 1000, 50, 60_000),
+    },
+    bff: loadBffConfig(env, issuer, keycloak),
     logLevel: level as ApiConfig["logLevel"],
   };
+}
+
+function loadBffConfig(
+  env: NodeJS.ProcessEnv,
+  issuer: string,
+  keycloak: ReturnType<typeof loadKeycloakConfig>,
+): BffConfig {
+  const publicUrl = env.BIONICPRO_BFF_PUBLIC_URL?.trim();
+  const sessionSecret = env.BIONICPRO_BFF_SESSION_SECRET?.trim() || randomBytes(32).toString("base64url");
+  if (sessionSecret.length < 32)
+    throw new Error(
+      "BIONICPRO_BFF_SESSION_SECRET must be at least 32 characters (or unset: a random one per process)",
+    );
+  const config: BffConfig = {
+    enabled:
+      env.BIONICPRO_BFF_ENABLED === undefined
+        ? true
+        : bool("BIONICPRO_BFF_ENABLED", env.BIONICPRO_BFF_ENABLED),
+    issuer,
+    clientId: keycloak.clients.bff,
+    clientSecret: "",
+    publicUrl: publicUrl ? new URL(httpUrl("BIONICPRO_BFF_PUBLIC_URL", publicUrl)).origin : null,
+    sessionSecret: "",
+    maxSessions: int("BIONICPRO_BFF_MAX_SESSIONS", env.BIONICPRO_BFF_MAX_SESSIONS, 10_000, 1, 10_000_000),
+    sessionIdleMs: int(
+      "BIONICPRO_BFF_SESSION_IDLE_MS",
+      env.BIONICPRO_BFF_SESSION_IDLE_MS,
+      1_800_000,
+      1000,
+      86_400_000,
+    ),
+    sessionMaxMs: int(
+      "BIONICPRO_BFF_SESSION_MAX_MS",
+      env.BIONICPRO_BFF_SESSION_MAX_MS,
+      36_000_000,
+      1000,
+      604_800_000,
+    ),
+    refreshBeforeMs: int(
+      "BIONICPRO_BFF_REFRESH_BEFORE_MS",
+      env.BIONICPRO_BFF_REFRESH_BEFORE_MS,
+      30_000,
+      0,
+      3_600_000,
+    ),
+    loginTimeoutMs: int(
+      "BIONICPRO_BFF_LOGIN_TIMEOUT_MS",
+      env.BIONICPRO_BFF_LOGIN_TIMEOUT_MS,
+      600_000,
+      1000,
+      3_600_000,
+    ),
+  };
+  // Secrets are non-enumerable: a logged or serialised config never shows them.
+  Object.defineProperty(config, "clientSecret", { value: keycloak.bffClientSecret, enumerable: false });
+  Object.defineProperty(config, "sessionSecret", { value: sessionSecret, enumerable: false });
+  return config;
 }

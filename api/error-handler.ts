@@ -87,6 +87,11 @@ export function asApiError(error: unknown): ApiError {
       fastify.validationContext ?? "request",
     );
   switch (fastify.code) {
+    case "FST_CSRF_INVALID_TOKEN":
+    case "FST_CSRF_MISSING_SECRET":
+      return new ApiError("CSRF_TOKEN_INVALID", "send the csrf_token of GET /bff/session as x-csrf-token", {
+        cause: error,
+      });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new ApiError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json", { cause: error });
     case "FST_ERR_CTP_BODY_TOO_LARGE":

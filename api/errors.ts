@@ -42,6 +42,12 @@ export const errorDefinitions = {
   SQL_LIMIT_EXCEEDED: { status: 422, title: "The query exceeded a resource limit" },
   SQL_QUERY_FAILED: { status: 400, title: "ClickHouse rejected the query" },
   CLICKHOUSE_UNAVAILABLE: { status: 503, title: "ClickHouse is unavailable" },
+  STREAM_LIMIT_REACHED: { status: 503, title: "Too many live streams are open" },
+  SESSION_REQUIRED: { status: 401, title: "Log in first" },
+  SESSION_EXPIRED: { status: 401, title: "The session has expired; log in again" },
+  CSRF_TOKEN_INVALID: { status: 403, title: "Missing or invalid CSRF token" },
+  LOGIN_FAILED: { status: 400, title: "The login could not be completed" },
+  IDENTITY_PROVIDER_UNAVAILABLE: { status: 503, title: "The identity provider cannot be reached" },
   INTERNAL_ERROR: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -6,6 +6,7 @@ import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/verifier.js";
 import { loadApiConfig, type ApiConfig } from "./config.js";
 import type { ConsumerStatusProvider } from "./consumer-status.js";
+import type { AppliedChunkSource } from "./live/sources.js";
 
 export interface StartApiOptions {
   /** @default loadApiConfig() (the environment) */
@@ -22,6 +23,8 @@ export interface StartApiOptions {
   consumerStatus?: ConsumerStatusProvider;
   /** @default () => new Date() */
   clock?: () => Date;
+  /** The consumers' applied chunks when they run in this process (MartsPipeline.applied); else progress is polled. */
+  appliedChunks?: AppliedChunkSource;
 }
 
 export interface RunningApi {
@@ -30,6 +33,8 @@ export interface RunningApi {
   url: string;
   docsUrl: string;
   openApiUrl: string;
+  /** The dashboard page (GET /). */
+  dashboardUrl: string;
   /** Stops listening and closes the connection this function opened (not a client passed in). */
   close(): Promise<void>;
 }
@@ -57,6 +62,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
       clock: options.clock ?? (() => new Date()),
       config,
       consumerStatus: options.consumerStatus,
+      appliedChunks: options.appliedChunks,
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -68,6 +74,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
       url,
       docsUrl: `${url}/docs`,
       openApiUrl: `${url}/openapi.json`,
+      dashboardUrl: `${url}/`,
       close: async () => {
         await app.close();
         await owned?.close();

@@ -85,3 +85,24 @@ export async function readFreshness(
   const dataAsOf = known.some((d) => d === null) ? null : ((known as string[]).sort()[0] ?? null);
   return { sources, dataAsOf, lagSeconds: lag(dataAsOf) };
 }
+
+/**
+ * A marker of the current consumer group's applied data chunks (heartbeat topics excluded) that
+ * changes whenever one more is recorded applied: what the live stream polls in server mode, where
+ * the consumers run in other processes and cannot tell it which users they touched. (A background
+ * merge of the progress table may change it too: one spurious refresh.)
+ */
+export async function readAppliedMarker(client: ClickHouseClient, database: string): Promise<string> {
+  const db = assertDatabaseName(database);
+  const result = await client.query({
+    query: `
+      WITH (SELECT argMax(consumer_group, claimed_at) FROM ${db}.partition_claims) AS current_group
+      SELECT toString(count()) AS n, toString(sum(last_offset)) AS offsets, toString(max(updated_at)) AS last
+      FROM ${db}.partition_progress
+      WHERE consumer_group = current_group AND status = 'applied'
+        AND splitByChar('.', topic)[-1] != 'debezium_heartbeat'`,
+    format: "JSONEachRow",
+  });
+  const [row] = await result.json<{ n: string; offsets: string; last: string }>();
+  return row ? `${row.n}:${row.offsets}:${row.last}` : "";
+}

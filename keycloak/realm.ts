@@ -49,34 +49,29 @@ export const DEMO_USERS = {
   ml1: { username: "ml1", password: "ml1-demo", roles: ["ml_engineer"] },
 } as const satisfies Record<string, DemoUser>;
 
-/** Port the realm file's redirect URIs name (the default of BIONICPRO_API_PORT). */
-export const REALM_FILE_API_PORT = 18000;
-
 /** Realm attribute holding the digest of the applied realm (see `renderRealm`). */
 export const REALM_DIGEST_ATTRIBUTE = "bionicpro.realmSha256";
 
 export interface RenderedRealm {
   /** The realm representation to POST to /admin/realms, digest attribute included. */
   representation: Record<string, unknown> & { realm: string; attributes?: Record<string, string> };
-  /** sha256 of the rendered file: equal digests mean the realm in Keycloak is this file. */
+  /** sha256 of the file: equal digests mean the realm in Keycloak is this file. */
   digest: string;
 }
 
 /**
- * The realm file with its redirect and post-logout URIs moved to `apiPort` (the file names
- * 127.0.0.1:18000 and localhost:18000) and its digest recorded as a realm attribute.
+ * The realm file with its digest recorded as a realm attribute. The file's redirect and post-logout
+ * URIs are loopback addresses without a port (`http://127.0.0.1/*`, `http://localhost/*`): Keycloak
+ * then accepts any port on them (RFC 8252 §7.3, checked against Keycloak 26.7.5), so the realm does
+ * not depend on BIONICPRO_API_PORT and a test serving the BFF on a free port does not change it.
  */
-export function renderRealm(fileText: string, apiPort: number): RenderedRealm {
-  const text = fileText.replace(
-    new RegExp(`://(127\\.0\\.0\\.1|localhost):${REALM_FILE_API_PORT}(?=[/"#])`, "g"),
-    `://$1:${apiPort}`,
-  );
-  const digest = createHash("sha256").update(text).digest("hex");
-  const representation = JSON.parse(text) as RenderedRealm["representation"];
+export function renderRealm(fileText: string): RenderedRealm {
+  const digest = createHash("sha256").update(fileText).digest("hex");
+  const representation = JSON.parse(fileText) as RenderedRealm["representation"];
   representation.attributes = { ...representation.attributes, [REALM_DIGEST_ATTRIBUTE]: digest };
   return { representation, digest };
 }
 
-export function loadRealm(apiPort: number): RenderedRealm {
-  return renderRealm(readFileSync(REALM_FILE, "utf8"), apiPort);
+export function loadRealm(): RenderedRealm {
+  return renderRealm(readFileSync(REALM_FILE, "utf8"));
 }

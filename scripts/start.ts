@@ -56,15 +56,17 @@ const api = await startApi({
     const { end, committed } = await groupLag(kafka, config.topicPrefix, config.group);
     return end - committed;
   }),
+  // The live stream hears every chunk the consumers apply, in this process (no polling).
+  appliedChunks: running.pipeline.applied,
 });
 const owner = DEMO_USERS.owner1;
+say(
+  `dashboard ${api.dashboardUrl} — log in as ${owner.username} / ${owner.password} (CRM user ${owner.crmUserId}; more in README "Demo logins")`,
+);
 say(`reports API ${api.url} (OpenAPI ${api.openApiUrl}, Swagger UI ${api.docsUrl})`);
 say(
-  `demo login: ${owner.username} / ${owner.password} (more in README "Demo logins"); a token for the API: ` +
-    `curl -s -d grant_type=password -d client_id=${stack.keycloak.clients.tests} -d username=${owner.username} ` +
-    `-d password=${owner.password} ${stack.keycloak.tokenUrl}`,
+  "running; Ctrl-C stops. Live changes: `npm run simulate -- --rate 100` in another terminal (the dashboard follows them)",
 );
-say("running; Ctrl-C stops. Live changes: `npm run simulate -- --rate 100` in another terminal");
 const progress = setInterval(() => {
   void groupLag(kafka, config.topicPrefix, config.group)
     .then(({ end, committed }) => {

@@ -2,7 +2,6 @@ import { createVerifier, type DecodedJwt } from "fast-jwt";
 import buildGetJwks from "get-jwks";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO_USERS } from "../keycloak/realm.js";
-import { loadStackConfig } from "../scripts/stack/config.js";
 import { waitFor } from "./harness/cdc.js";
 import {
   authorizationCode,
@@ -36,7 +35,8 @@ interface AccessToken {
   crm_user_id?: unknown;
 }
 
-const redirectUri = `http://127.0.0.1:${loadStackConfig().ports.api}/auth/callback`;
+// Loopback redirects are registered without a port: any port is accepted (keycloak/README.md).
+const redirectUri = "http://127.0.0.1:18777/auth/callback";
 const getJwks = buildGetJwks({ providerDiscovery: true, issuersWhitelist: [keycloak.issuer] });
 const verify = createVerifier({
   key: async ({ header }: DecodedJwt) =>

@@ -11,6 +11,8 @@ export interface Principal {
   roles: ReadonlySet<Role>;
   /** The CRM user the token speaks for (`crm_user_id`), or null when the token names none. */
   crmUserId: number | null;
+  /** When the token expires (its `exp`, epoch ms): a live stream opened with it ends then. */
+  expiresAt?: number;
 }
 
 const maxInt32 = 2_147_483_647;
@@ -56,7 +58,14 @@ export function principalFromClaims(payload: Record<string, unknown>): Principal
     throw invalidClaim("typ must be Bearer: send an access token, not an ID or refresh token");
   const subject = payload.sub;
   if (typeof subject !== "string" || subject === "") throw invalidClaim("sub must be a non-empty string");
-  return { subject, roles: realmRoles(payload), crmUserId: parseCrmUserId(payload.crm_user_id) };
+  const principal: Principal = {
+    subject,
+    roles: realmRoles(payload),
+    crmUserId: parseCrmUserId(payload.crm_user_id),
+  };
+  if (typeof payload.exp === "number" && Number.isFinite(payload.exp))
+    principal.expiresAt = payload.exp * 1000;
+  return principal;
 }
 
 export const isStaff = (p: Principal): boolean => p.roles.has("support") || p.roles.has("admin");

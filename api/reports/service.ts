@@ -7,10 +7,11 @@ import {
   queryProsthesisStats,
   queryProstheticMonthlyMetrics,
   queryUserDailyReports,
+  queryUserDevices,
   queryUserMonthlyMetrics,
 } from "../../clickhouse/marts/index.js";
 import { userNotFound } from "../auth/access.js";
-import type { DailyReport, MonthReport, ReportList, Summary } from "../schemas/reports.js";
+import type { DailyReport, MonthDays, MonthReport, ReportList, Summary } from "../schemas/reports.js";
 import { dailyReport } from "./daily-report.js";
 import type { UserHistory } from "./history.js";
 import { decodeCursor, reportEntries, reportPage } from "./listing.js";
@@ -33,6 +34,16 @@ const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lag
  */
 export class ReportService {
   constructor(private readonly source: ReportSource) {}
+
+  /** 404 USER_NOT_FOUND unless the marts know the user. */
+  assertKnownUser(userId: number): Promise<void> {
+    return this.knownUser(userId);
+  }
+
+  /** The user's current prostheses and chips (what a live stream follows). */
+  devices(userId: number): Promise<{ prostheticIds: number[]; chipIds: string[] }> {
+    return queryUserDevices(this.source.client, this.source.database, userId);
+  }
 
   private async knownUser(userId: number): Promise<void> {
     if (!(await findReportUser(this.source.client, this.source.database, userId))) throw userNotFound(userId);
@@ -73,6 +84,37 @@ export class ReportService {
       hours,
       freshness: freshnessOf(freshness),
     });
+  }
+
+  /** The month's daily usage (user_daily_reports), one entry per day with a report. */
+  async days(userId: number, month: string): Promise<MonthDays> {
+    const { client, database } = this.source;
+    await this.knownUser(userId);
+    const [rows, freshness] = await Promise.all([
+      queryUserDailyReports(client, database, { from: month, to: month }, onlyUsers([userId])),
+      this.freshness(this.source.clock()),
+    ]);
+    return {
+      user_id: userId,
+      month,
+      days: rows
+        .filter((r) => r.report_date.startsWith(month))
+        .sort((a, b) => a.report_date.localeCompare(b.report_date))
+        .map((r) => ({
+          date: r.report_date,
+          usage_hours: r.usage_hours,
+          power_on_count: r.power_on_count,
+          total_movements: r.total_movements,
+          successful_movements: r.successful_movements,
+          total_errors: r.total_errors,
+          warning_count: r.warning_count,
+          error_event_count: r.error_event_count,
+          critical_error_count: r.critical_error_count,
+          avg_battery_level: r.avg_battery_level,
+        })),
+      data_as_of: freshness.dataAsOf,
+      lag_seconds: freshness.lagSeconds,
+    };
   }
 
   /** Every mart row of the user from their first month with state to the later of their last and the current month. */

@@ -7,6 +7,8 @@ import { problemResponses } from "../schemas/common.js";
 import {
   DailyReport,
   DayPathParams,
+  MonthDays,
+  MonthDaysQuery,
   MonthReport,
   MonthReportQuery,
   ReportList,
@@ -89,6 +91,21 @@ export const reportRoutes: FastifyPluginAsyncTypebox<{ reports: ReportService }>
       },
     },
     async (request) => reports.summary(reportUserFor(caller(request.principal), request.query.user_id)),
+  );
+
+  app.get(
+    "/api/reports/days",
+    {
+      ...access,
+      schema: {
+        ...common,
+        summary: "The month's daily usage, one entry per day with a report (the dashboard's month chart)",
+        querystring: MonthDaysQuery,
+        response: { 200: MonthDays, ...errors },
+      },
+    },
+    async (request) =>
+      reports.days(reportUserFor(caller(request.principal), request.query.user_id), request.query.month),
   );
 
   app.get(

@@ -172,3 +172,29 @@ export const DailyReport = Type.Object({
 });
 export type DailyReport = Static<typeof DailyReport>;
 export type HourlyStats = Static<typeof HourlyStats>;
+
+export const DayUsage = Type.Object({
+  date: Day,
+  usage_hours: Hours("Power-session hours on the day"),
+  power_on_count: Count("power_on events"),
+  total_movements: Count("Movement samples"),
+  successful_movements: Count("Samples with error_code = 0"),
+  total_errors: Count("Samples with error_code > 0"),
+  warning_count: Count("Events with severity warning"),
+  error_event_count: Count("Events with severity error"),
+  critical_error_count: Count("Events with severity critical"),
+  avg_battery_level: Type.Number({ description: "Average battery level of the day's samples, %" }),
+});
+
+export const MonthDays = Type.Object({
+  user_id: UserId,
+  month: Month,
+  days: Type.Array(DayUsage, { description: "Days of the month with a daily report, in date order" }),
+  ...freshnessProperties,
+});
+export type MonthDays = Static<typeof MonthDays>;
+
+export const MonthDaysQuery = Type.Object(
+  { month: Month, ...StaffUserQuery },
+  { additionalProperties: false },
+);

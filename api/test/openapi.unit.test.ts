@@ -32,6 +32,8 @@ describe("OpenAPI document", () => {
         "GET /reports/user/{user_id}",
         "GET /api/reports",
         "GET /api/reports/summary",
+        "GET /api/reports/days",
+        "GET /api/reports/stream",
         "GET /api/reports/{date}",
         "POST /api/sql",
         "GET /health",

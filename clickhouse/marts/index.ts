@@ -14,4 +14,4 @@ export {
 } from "./range.js";
 export { queryUserDailyReports, type UserDailyRow } from "./user-daily.js";
 export { queryUserMonthlyMetrics, type UserMonthlyRow } from "./user-monthly.js";
-export { findReportUser, queryDataMonths, type ReportUser } from "./users.js";
+export { findReportUser, queryDataMonths, queryUserDevices, type ReportUser } from "./users.js";

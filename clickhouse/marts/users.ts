@@ -62,3 +62,22 @@ export async function queryDataMonths(
   if (!row || Number(row.parts) === 0) return null;
   return { from: row.first.slice(0, 7), to: row.last.slice(0, 7) };
 }
+
+/** The user's current prostheses and their chips (dim_prosthetics): what a live stream follows. */
+export async function queryUserDevices(
+  client: ClickHouseClient,
+  database: string,
+  userId: number,
+): Promise<{ prostheticIds: number[]; chipIds: string[] }> {
+  const db = assertDatabaseName(database);
+  const result = await client.query({
+    query: `SELECT prosthetic_id, chip_id FROM ${db}.dim_prosthetics FINAL WHERE user_id = {user_id:Int32}`,
+    query_params: { user_id: userId },
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{ prosthetic_id: number | string; chip_id: string }>();
+  return {
+    prostheticIds: rows.map((r) => toNumber(r.prosthetic_id)),
+    chipIds: rows.map((r) => String(r.chip_id)),
+  };
+}

@@ -19,8 +19,6 @@ export interface StackConfig extends ScriptsConfig {
     keycloak: number;
     /** Keycloak management interface with /health/ready (Keycloak's default, 9000, is often taken). @default 18090 */
     keycloakManagement: number;
-    /** The reports API and dashboard: the realm's redirect URIs name it. @default 18000 */
-    api: number;
   };
   /**
    * Keycloak's bootstrap admin (master realm), created on its first start and used by `stack up`
@@ -78,7 +76,6 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
         env.BIONICPRO_KEYCLOAK_MANAGEMENT_PORT,
         18090,
       ),
-      api: int("BIONICPRO_API_PORT", env.BIONICPRO_API_PORT, 18000),
     },
     keycloakAdmin,
     java21Home: env.BIONICPRO_JAVA21_HOME || undefined,

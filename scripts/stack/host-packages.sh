@@ -32,6 +32,7 @@ have_java 17 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "[host-packages] apt-get install ${need[*]}"

@@ -166,7 +166,7 @@ export async function stackUp(config: StackConfig, options: StackUpOptions): Pro
         log,
         version: stackVersions().keycloak,
         admin: config.keycloakAdmin,
-        realm: loadRealm(config.ports.api),
+        realm: loadRealm(),
       }),
     );
   }

@@ -7,6 +7,8 @@ import { buildApp } from "../../api/app.js";
 import { createTokenVerifier, keyStoreFor } from "../../api/auth/verifier.js";
 import { loadApiConfig, type ApiConfig } from "../../api/config.js";
 import type { ConsumerStatusProvider } from "../../api/consumer-status.js";
+import type { OidcRelyingParty } from "../../api/bff/oidc.js";
+import type { AppliedChunkSource } from "../../api/live/sources.js";
 import { createClickHouseClient, openClickHouseSession } from "../../clickhouse/client.js";
 import { freshAfterFailure } from "../../clickhouse/fresh-session.js";
 import { migrate } from "../../clickhouse/migrate.js";
@@ -51,6 +53,10 @@ export interface TestApiOptions {
   fixture?: boolean;
   /** Apply migrations (default true). */
   migrate?: boolean;
+  /** The BFF's relying party (a fake: unit tests have no Keycloak). */
+  oidc?: OidcRelyingParty;
+  /** What drives the live stream (default: the progress table is polled). */
+  appliedChunks?: AppliedChunkSource;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -87,6 +93,8 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       config: appConfig,
       consumerStatus: opts.consumerStatus,
       logStream: { write: (line) => void lines.push(line) },
+      oidc: options.oidc,
+      appliedChunks: options.appliedChunks,
     });
   const app = await build(config, options);
   return {

@@ -37,6 +37,7 @@ import {
   type TopicPartition,
 } from "../sink/pipeline-state.js";
 import { applyReset, formatReset, readSnapshotResets } from "../sink/resets.js";
+import { AppliedChunks, touchedBy } from "./applied-events.js";
 import { nextChunkSize, acceptRecord, type BufferedRecord } from "./chunking.js";
 import { publishDeadLetters, type DeadLetter } from "./dead-letters.js";
 import type { RecordDecoder } from "./decode.js";
@@ -137,6 +138,13 @@ export class MartsPipeline {
     resets: 0,
     lastFlushAt: undefined,
   };
+  /**
+   * Chunks recorded applied, with the users, prostheses and chips their rows name (the live report
+   * stream listens: api/live). Listeners run synchronously; their errors are logged, never fatal.
+   */
+  readonly applied = new AppliedChunks((error) =>
+    this.deps.log(`a chunk-applied listener failed: ${(error as Error).message}`),
+  );
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly admin: Admin;
@@ -619,6 +627,18 @@ export class MartsPipeline {
     this.stats.deadLetters += letters.length;
     this.stats.reemitted += reemitted;
     this.stats.lastFlushAt = Date.now();
+    if (this.applied.size > 0) {
+      this.applied.emit({
+        topic: state.topic,
+        partition: state.partition,
+        firstOffset: first,
+        lastOffset: last,
+        records: chunk.length,
+        commitTs,
+        touched: touchedBy(collected.rows, resets.length),
+        appliedAt: this.stats.lastFlushAt,
+      });
+    }
     return true;
   }
 

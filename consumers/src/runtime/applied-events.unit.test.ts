@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { AppliedChunks, touchedBy, type ChunkApplied } from "./applied-events.js";
+
+describe("touchedBy", () => {
+  it("names the users, prostheses and chips of a chunk's rows, deduplicated and sorted", () => {
+    const touched = touchedBy(
+      {
+        payment_changes: [
+          { sign: 1, payment_id: 1, user_id: 7 },
+          { sign: -1, payment_id: 1, user_id: 7 },
+          { sign: 1, payment_id: 2, user_id: 3 },
+        ],
+        telemetry_event_changes: [{ sign: 1, event_id: "9", prosthetic_id: 12 }],
+        battery_metric_changes: [{ sign: 1, metric_id: "4", prosthetic_id: 11 }],
+        raw_telemetry_changes: [
+          { sign: 1, sample_id: "1", chip_id: "CHIP-B" },
+          { sign: 1, sample_id: "2", chip_id: "CHIP-A" },
+        ],
+      },
+      0,
+    );
+    expect(touched).toEqual({
+      users: [3, 7],
+      prosthetics: [11, 12],
+      chips: ["CHIP-A", "CHIP-B"],
+      tables: [
+        "payment_changes",
+        "telemetry_event_changes",
+        "battery_metric_changes",
+        "raw_telemetry_changes",
+      ],
+      reset: false,
+    });
+  });
+
+  it("takes every key of a dimension row (a prosthesis names its owner, itself and its chip)", () => {
+    const touched = touchedBy(
+      {
+        dim_prosthetics: [{ prosthetic_id: 5, user_id: 2, chip_id: "C5", is_deleted: 0 }],
+        dim_support_tickets: [{ ticket_id: 1, user_id: 4, prosthetic_id: null }],
+      },
+      0,
+    );
+    expect(touched.users).toEqual([2, 4]);
+    expect(touched.prosthetics).toEqual([5]);
+    expect(touched.chips).toEqual(["C5"]);
+  });
+
+  it("marks a reset and names nothing for a chunk without rows (heartbeats)", () => {
+    expect(touchedBy({}, 1)).toEqual({ users: [], prosthetics: [], chips: [], tables: [], reset: true });
+    expect(touchedBy({}, 0).reset).toBe(false);
+  });
+});
+
+describe("AppliedChunks", () => {
+  const event = { topic: "t", partition: 0, records: 1 } as ChunkApplied;
+
+  it("calls every listener until it is removed", () => {
+    const chunks = new AppliedChunks(() => undefined);
+    const seen: string[] = [];
+    const off = chunks.on((e) => seen.push(`a:${e.topic}`));
+    chunks.on((e) => seen.push(`b:${e.topic}`));
+    chunks.emit(event);
+    off();
+    chunks.emit(event);
+    expect(seen).toEqual(["a:t", "b:t", "b:t"]);
+    expect(chunks.size).toBe(1);
+  });
+
+  it("isolates a failing listener: the others still run, the error goes to onError", () => {
+    const errors: unknown[] = [];
+    const chunks = new AppliedChunks((e) => errors.push(e));
+    let called = 0;
+    chunks.on(() => {
+      throw new Error("boom");
+    });
+    chunks.on(() => {
+      called += 1;
+    });
+    expect(() => chunks.emit(event)).not.toThrow();
+    expect(called).toBe(1);
+    expect((errors[0] as Error).message).toBe("boom");
+  });
+});
