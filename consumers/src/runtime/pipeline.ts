@@ -380,6 +380,7 @@ export class MartsPipeline {
       return;
     }
     const now = Date.now();
+    const going = () => isRunning() && !isStale() && !this.abort.signal.aborted;
     let below = false;
     const history: KafkaMessage[] = [];
     for (const message of batch.messages) {
@@ -387,10 +388,12 @@ export class MartsPipeline {
       if (state.rereadUntil !== undefined) {
         if (offset < state.rereadUntil) {
           history.push(message);
+          // Re-read records are below ClickHouse's position: the group's offset may lag it.
+          below = true;
           continue;
         }
         // Every record before the resume position has been re-read: the guard's window is full.
-        await this.readHistory(state, history.splice(0));
+        if (!(await this.readHistory(state, history.splice(0), going))) return;
         state.rereadUntil = undefined;
       }
       if (!acceptRecord(state.records, state.nextOffset, offset)) {
@@ -399,7 +402,13 @@ export class MartsPipeline {
       }
       state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
     }
-    if (history.length) await this.readHistory(state, history);
+    if (history.length && !(await this.readHistory(state, history, going))) return;
+    // The re-read reached the resume position with nothing after it yet (an idle partition): the
+    // window is full. Without this the partition would count as re-reading until its next change,
+    // and neither data_as_of nor the group's committed offset would move for it.
+    if (state.rereadUntil !== undefined && BigInt(batch.lastOffset()) + 1n >= state.rereadUntil) {
+      state.rereadUntil = undefined;
+    }
     // Records below ClickHouse's position: applied by a run killed before it committed their
     // offsets. Commit the position now, or the group's lag stays above zero while the partition is
     // idle (nothing new would ever commit past them).
@@ -437,9 +446,18 @@ export class MartsPipeline {
     }
   }
 
-  /** Source identities of re-read records before the resume position, for the re-emission guard. */
-  private async readHistory(state: PartitionState, messages: readonly KafkaMessage[]): Promise<void> {
+  /**
+   * Source identities of re-read records before the resume position, for the re-emission guard.
+   * False when interrupted (stopping, or a rebalance or seek made the batch stale): the partition's
+   * state is made anew before its next batch, so the partial window is never used.
+   */
+  private async readHistory(
+    state: PartitionState,
+    messages: readonly KafkaMessage[],
+    going: () => boolean,
+  ): Promise<boolean> {
     for (const message of messages) {
+      if (!going()) return false;
       const envelope = await this.retry("decoding history", () =>
         this.deps.decoder.decodeValue(message.value).catch((error: unknown) => {
           // A record that cannot be decoded was a dead letter when it was applied: nothing to compare.
@@ -449,6 +467,7 @@ export class MartsPipeline {
       );
       state.guard.remember(BigInt(message.offset), changeIdentity(envelope, message.key));
     }
+    return true;
   }
 
   private async flushAged(): Promise<void> {
