@@ -20,7 +20,8 @@ import { openPipelineRun, sourceQuery, waitForDrain } from "../test/harness/pipe
  *
  *   npm run bench:dashboard -- [--probes 50] [--rate 1000] [--gap-ms 500]
  *
- * One probe: INSERT … COMMIT of a 0.01-step payment of CRM user 1 (the time taken after the commit
+ * One probe: INSERT … COMMIT of a 0.01-step payment of CRM user 1, whom `simulate` leaves alone so
+ * that the page's exact new total is known (the time taken after the commit
  * returned), then the page's total is watched every animation frame until it shows the new sum.
  * Results are appended to bench/results/dashboard-<date>.md.
  */
@@ -72,7 +73,9 @@ try {
     );
 
     say(`simulate --rate ${rate} running; ${probes} probes, ${gapMs} ms apart`);
-    const load = simulate({ ...pr.run.dbs, rate, seed: 7, signal: abort.signal }).catch(() => undefined);
+    const load = simulate({ ...pr.run.dbs, rate, seed: 7, signal: abort.signal, spareUsers: [1] }).catch(
+      () => undefined,
+    );
     await new Promise((r) => setTimeout(r, 5000));
     const samples: number[] = [];
     let expected = await total();
@@ -120,10 +123,14 @@ try {
         `${line}\n\nsamples (ms): ${samples.join(", ")}\n`,
     );
     say(`written to ${path.relative(repoRoot, file)}`);
-    await api.close();
   } finally {
     await browser.close();
+    await api.close();
   }
+} catch (error) {
+  // Reported before the cleanup below, which cannot then hide it.
+  console.error(`[bench:dashboard] failed: ${(error as Error).stack ?? String(error)}`);
+  process.exitCode = 1;
 } finally {
   abort.abort();
   await pr.close();

@@ -18,6 +18,11 @@ export interface SimulateOptions extends SourceDatabases {
   seed: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /**
+   * CRM users the simulator leaves alone (their rows, prostheses and telemetry): a probe that
+   * changes one of them knows the exact figure to expect (bench/dashboard.bench.ts).
+   */
+  spareUsers?: readonly number[];
 }
 
 /** About 20 small transactions per second per database, whatever the rate. */
@@ -116,7 +121,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateSummary> 
   try {
     const telemetry = await connect(opts.pg, opts.telemetryDb, "bionicpro-simulate");
     try {
-      return await stream(opts, await loadWorld(crm, telemetry), { crm, telemetry });
+      return await stream(opts, await loadWorld(crm, telemetry, opts.spareUsers), { crm, telemetry });
     } finally {
       await telemetry.end();
     }

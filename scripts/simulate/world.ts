@@ -59,13 +59,23 @@ async function nextIds(
   return ids;
 }
 
-export async function loadWorld(crm: pg.ClientBase, telemetry: pg.ClientBase): Promise<World> {
+/** What the simulator may change; the rows of `spareUsers` are left out of it. */
+export async function loadWorld(
+  crm: pg.ClientBase,
+  telemetry: pg.ClientBase,
+  spareUsers: readonly number[] = [],
+): Promise<World> {
+  const spare = spareUsers.map(Number);
   const users = (
-    await crm.query<{ user_id: number }>("SELECT user_id FROM crm_users ORDER BY user_id")
+    await crm.query<{ user_id: number }>(
+      "SELECT user_id FROM crm_users WHERE NOT user_id = ANY($1::bigint[]) ORDER BY user_id",
+      [spare],
+    )
   ).rows.map((r) => r.user_id);
   const prostheses = (
     await crm.query<{ prosthetic_id: number; user_id: number; chip_id: string; is_active: boolean }>(
-      "SELECT prosthetic_id, user_id, chip_id, is_active FROM crm_prosthetics ORDER BY prosthetic_id",
+      "SELECT prosthetic_id, user_id, chip_id, is_active FROM crm_prosthetics WHERE NOT user_id = ANY($1::bigint[]) ORDER BY prosthetic_id",
+      [spare],
     )
   ).rows.map((r) => ({ id: r.prosthetic_id, userId: r.user_id, chipId: r.chip_id, isActive: r.is_active }));
   const prosthesesOf = new Map<number, Prosthesis[]>();
@@ -73,19 +83,22 @@ export async function loadWorld(crm: pg.ClientBase, telemetry: pg.ClientBase): P
 
   const subscriptions = (
     await crm.query<{ subscription_id: number; user_id: number; subscription_type: SubscriptionType }>(
-      "SELECT subscription_id, user_id, subscription_type FROM crm_subscriptions WHERE is_active ORDER BY subscription_id",
+      "SELECT subscription_id, user_id, subscription_type FROM crm_subscriptions WHERE is_active AND NOT user_id = ANY($1::bigint[]) ORDER BY subscription_id",
+      [spare],
     )
   ).rows.map((r) => ({ id: r.subscription_id, userId: r.user_id, type: r.subscription_type }));
   const subscribed = new Set(subscriptions.map((s) => s.userId));
 
   const pending = (
     await crm.query<{ payment_id: number }>(
-      "SELECT payment_id FROM crm_payments WHERE status = 'pending' ORDER BY payment_id",
+      "SELECT payment_id FROM crm_payments WHERE status = 'pending' AND NOT user_id = ANY($1::bigint[]) ORDER BY payment_id",
+      [spare],
     )
   ).rows.map((r) => r.payment_id);
   const tickets = (
     await crm.query<{ ticket_id: number; status: TicketStatus }>(
-      "SELECT ticket_id, status FROM crm_support_tickets WHERE status <> 'closed' ORDER BY ticket_id",
+      "SELECT ticket_id, status FROM crm_support_tickets WHERE status <> 'closed' AND NOT user_id = ANY($1::bigint[]) ORDER BY ticket_id",
+      [spare],
     )
   ).rows.map((r) => ({ id: r.ticket_id, status: r.status }));
 

@@ -47,7 +47,8 @@ export function tempClickHouseDir(): string {
 }
 
 export function removeDir(dir: string | undefined): void {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  // Retried: the engine may still be flushing a part into the directory as it closes.
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
 /** The consumer config of a run: its topic prefix, a group and database of its own, embedded ClickHouse at `dataDir`. */
