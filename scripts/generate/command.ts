@@ -63,6 +63,7 @@ export function registerGenerateCommands(program: Command, config: ScriptsConfig
     .option("--duration <s>", "stop after this many seconds (default: until Ctrl-C)")
     .option("--max-changes <n>", "stop after this many changed rows")
     .option("--seed <s>", "PRNG seed for the choice of changes", "42")
+    .option("--spare-users <ids>", "CRM user ids (comma-separated) whose rows are left unchanged")
     .action(async (raw: RawSimulateOptions, command: Command) => {
       const params = usage(command, () => parseSimulateArgs(raw));
       const stop = new AbortController();

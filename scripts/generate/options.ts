@@ -25,6 +25,8 @@ export interface SimulateParams {
   durationS?: number;
   maxChanges?: number;
   seed: number;
+  /** CRM users the simulator leaves alone. */
+  spareUsers?: readonly number[];
 }
 
 const MAX_SEED = 0xffffffff;
@@ -91,6 +93,7 @@ export interface RawSimulateOptions {
   duration?: string;
   maxChanges?: string;
   seed?: string;
+  spareUsers?: string;
 }
 
 export function parseSimulateArgs(raw: RawSimulateOptions): SimulateParams {
@@ -101,6 +104,13 @@ export function parseSimulateArgs(raw: RawSimulateOptions): SimulateParams {
   };
   if (raw.duration !== undefined) params.durationS = number("--duration", raw.duration);
   if (raw.maxChanges !== undefined) params.maxChanges = number("--max-changes", raw.maxChanges);
+  if (raw.spareUsers !== undefined) {
+    params.spareUsers = raw.spareUsers.split(",").map((id) => {
+      const value = number("--spare-users", id);
+      requireRange("--spare-users", value, 1, Number.MAX_SAFE_INTEGER, true);
+      return value;
+    });
+  }
   checkSimulateParams(params);
   return params;
 }

@@ -49,7 +49,13 @@ describe("simulate options", () => {
     [{ rate: "0" }, /--rate must be greater than 0/],
     [{ rate: "10", duration: "-1" }, /--duration must be greater than 0/],
     [{ rate: "10", maxChanges: "2.5" }, /--max-changes must be an integer/],
+    [{ rate: "10", spareUsers: "1,x" }, /--spare-users must be a number, got "x"/],
+    [{ rate: "10", spareUsers: "0" }, /--spare-users must be between 1 and/],
   ])("rejects %o", (raw, message) => {
     expect(() => parseSimulateArgs(raw)).toThrow(message);
+  });
+
+  it("parses the users to spare", () => {
+    expect(parseSimulateArgs({ rate: "10", spareUsers: "1, 7" }).spareUsers).toEqual([1, 7]);
   });
 });
