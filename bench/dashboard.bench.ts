@@ -72,6 +72,18 @@ try {
       "SELECT subscription_id FROM crm_subscriptions WHERE user_id = 1 ORDER BY subscription_id LIMIT 1",
     );
 
+    const waitForTotal = (e: number) =>
+      page.waitForFunction(
+        (want) =>
+          Number(
+            (document.querySelector('[data-kpi="total_payments"]')?.textContent ?? "").replace(
+              /[^0-9.-]/g,
+              "",
+            ),
+          ) === want,
+        e,
+        { polling: "raf", timeout: 120_000 },
+      );
     say(`simulate --rate ${rate} running; ${probes} probes, ${gapMs} ms apart`);
     const load = simulate({ ...pr.run.dbs, rate, seed: 7, signal: abort.signal, spareUsers: [1] }).catch(
       () => undefined,
@@ -89,17 +101,18 @@ try {
         [990_000_000 + i, sub?.subscription_id, (0.01 * i).toFixed(2)],
       );
       const committed = Date.now();
-      await page.waitForFunction(
-        (e) =>
-          Number(
-            (document.querySelector('[data-kpi="total_payments"]')?.textContent ?? "").replace(
-              /[^0-9.-]/g,
-              "",
-            ),
-          ) === e,
-        expected,
-        { polling: "raf", timeout: 120_000 },
-      );
+      await waitForTotal(expected).catch(async (error: unknown) => {
+        // What the page was showing, for the report of a probe that never arrived.
+        const shown = await page.evaluate(() => ({
+          total: document.querySelector('[data-kpi="total_payments"]')?.textContent,
+          connection: document.getElementById("connection")?.dataset.state,
+          updatedMsAgo: Date.now() - Number(document.body.dataset.updatedAt ?? 0),
+        }));
+        say(
+          `probe ${i}: expected ${expected}, page ${JSON.stringify(shown)}; consumer ${JSON.stringify(tp.pipeline.stats)}`,
+        );
+        throw error;
+      });
       samples.push(Date.now() - committed);
       if (i % 10 === 0) say(`${i}/${probes}: last ${samples.at(-1)} ms`);
       await new Promise((r) => setTimeout(r, gapMs));

@@ -216,17 +216,17 @@ describe("rebalance", () => {
     const topic = run.topic("crm", "crm_payments");
     const before = await topicRecordCount(run, topic);
 
-    // c2 takes the insert into a chunk of its own (a timer flush) and decodes it slowly: long enough for
-    // d to join, re-read the window before its resume positions (docs/consumers.md) and apply both changes.
+    // c2 takes the insert into a chunk of its own (a timer flush) and its decode waits until released:
+    // d joins, re-reads the window before its resume positions (docs/consumers.md) and applies both
+    // changes meanwhile, however long that takes on the host.
     decoder.ids = [9_700_002n];
-    decoder.delayMs = 40_000;
+    decoder.hold();
     await paymentChange(ctx, "insert", 9_700_002);
     await until(
       "c2 decoding the change",
       async () => (decoder.entered.has(topic) ? true : undefined),
       30_000,
     );
-    const decodeEnds = Date.now() + decoder.delayMs;
 
     // d joins with a higher priority: the rebalance moves every partition to d, while c2 stays in the
     // group. d claims the partitions and reads their progress: c2's chunk has no intent yet.
@@ -250,15 +250,13 @@ describe("rebalance", () => {
       30_000,
     );
     await waitForDrain(run, config.group, { pipelines: [d] });
-    expect(
-      Date.now(),
-      "d took the partition over and applied both changes before c2's decode ended: the race is exercised",
-    ).toBeLessThan(decodeEnds);
+    expect(decoder.waiting, "c2's decode still waits: the race is exercised").toBe(1);
     const fenced = `${topic}:0 was claimed by another member`;
     // stop() waits for c2's chunk in flight: it ends its decode, records its intent, then meets d's
     // claim (or, without the fence, inserts).
-    await c.stop();
-    decoder.delayMs = 0;
+    const stopping = c.stop();
+    decoder.release();
+    await stopping;
 
     assertHealthy([c, d]);
     const result = await reconcileRun(run, clickhouse, database);
@@ -306,14 +304,30 @@ describe("restart", () => {
 });
 
 /**
- * A record decoder that waits `delayMs` after decoding a change of a payment or event whose id is in
- * `ids`, and notes their topics. Only those rows: a member (re)assigned a partition also decodes the
- * records before its resume position (the re-emission window), earlier tests' changes among them.
+ * A record decoder that, after decoding a change of a payment or event whose id is in `ids`, waits
+ * `delayMs` or, while held, until released; it notes their topics. Only those rows: a member
+ * (re)assigned a partition also decodes the records before its resume position (the re-emission
+ * window), earlier tests' changes among them.
  */
 class SlowDecoder extends RecordDecoder {
   delayMs = 0;
   ids: bigint[] = [];
   readonly entered = new Set<string>();
+  /** Decodes waiting for release(). */
+  waiting = 0;
+  private gate: Promise<void> | null = null;
+  private open: () => void = () => undefined;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.gate = null;
+    this.open();
+  }
 
   override async decodeValue(buffer: Buffer | null) {
     const envelope = await super.decodeValue(buffer);
@@ -321,9 +335,18 @@ class SlowDecoder extends RecordDecoder {
     const row = envelope?.after ?? envelope?.before;
     const id = row?.payment_id ?? row?.event_id;
     const slow = id !== undefined && id !== null && this.ids.includes(BigInt(String(id)));
-    if (this.delayMs > 0 && (table === "crm_payments" || table === "telemetry_events") && slow) {
+    if (
+      (this.delayMs > 0 || this.gate) &&
+      (table === "crm_payments" || table === "telemetry_events") &&
+      slow
+    ) {
       this.entered.add(ctx.run.topic(table === "crm_payments" ? "crm" : "telemetry", table));
-      await sleep(this.delayMs);
+      if (this.gate) {
+        this.waiting += 1;
+        await this.gate.finally(() => (this.waiting -= 1));
+      } else {
+        await sleep(this.delayMs);
+      }
     }
     return envelope;
   }

@@ -76,15 +76,23 @@ export async function closeCdcRun(run: CdcRun): Promise<void> {
   try {
     for (const source of ["crm", "telemetry"] as const) {
       const slot = slotNameFor(run.topicPrefix, source);
-      // The slot is busy until Connect has stopped the task: retry briefly.
-      for (let attempt = 0; attempt < 50; attempt += 1) {
-        const active = await client.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [
-          slot,
-        ]);
-        if (active.rowCount === 0) break;
-        if (!active.rows[0].active) {
-          await client.query("SELECT pg_drop_replication_slot($1)", [slot]);
-          break;
+      // The slot is busy until Connect has stopped the deleted connector's task, which a loaded
+      // host may take longer than 5 s to do: then its walsender is terminated.
+      for (let attempt = 0; attempt < 150; attempt += 1) {
+        const active = await client.query<{ active: boolean; pid: number | null }>(
+          "SELECT active, active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1",
+          [slot],
+        );
+        const row = active.rows[0];
+        if (!row) break;
+        if (!row.active) {
+          const dropped = await client.query("SELECT pg_drop_replication_slot($1)", [slot]).then(
+            () => true,
+            () => false, // taken again meanwhile: look again
+          );
+          if (dropped) break;
+        } else if (attempt >= 25 && row.pid !== null) {
+          await client.query("SELECT pg_terminate_backend($1)", [row.pid]);
         }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
