@@ -33,8 +33,6 @@ export class ReemissionGuard {
   /** Entries in offset order, for eviction. */
   private readonly order: { offset: bigint; identity: string }[] = [];
   private head = 0;
-  /** Records dropped as re-emitted since this guard was made. */
-  dropped = 0;
 
   constructor(private readonly window: bigint) {}
 
@@ -49,26 +47,27 @@ export class ReemissionGuard {
    * the window before it, i.e. it repeats a change already taken. Either way it enters the window.
    */
   check(offset: bigint, identity: string | null): boolean {
-    this.evictBefore(offset - this.window);
-    if (identity === null) return false;
-    const seen = this.latest.get(identity);
-    this.latest.set(identity, offset);
-    this.order.push({ offset, identity });
-    if (seen === undefined || seen >= offset) return false;
-    this.dropped += 1;
-    return true;
+    const seen = this.enter(offset, identity);
+    return seen !== undefined && seen < offset;
   }
 
   /** A record before the resume position, re-read to fill the window: remembered, never dropped. */
   remember(offset: bigint, identity: string | null): void {
-    this.evictBefore(offset - this.window);
-    if (identity === null) return;
-    this.latest.set(identity, offset);
-    this.order.push({ offset, identity });
+    this.enter(offset, identity);
   }
 
   get size(): number {
     return this.latest.size;
+  }
+
+  /** Moves the window up to `offset` and enters the record; returns where its identity was last seen. */
+  private enter(offset: bigint, identity: string | null): bigint | undefined {
+    this.evictBefore(offset - this.window);
+    if (identity === null) return undefined;
+    const seen = this.latest.get(identity);
+    this.latest.set(identity, offset);
+    this.order.push({ offset, identity });
+    return seen;
   }
 
   private evictBefore(offset: bigint): void {
