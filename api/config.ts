@@ -69,7 +69,7 @@ export interface BffConfig {
   enabled: boolean;
   /** The realm's issuer (discovery at <issuer>/.well-known/openid-configuration). @default the API's issuer */
   issuer: string;
-  /** @default reports-bff (the realm's confidential client) */
+  /** @default reports-bff (the realm's confidential client; KEYCLOAK_BFF_CLIENT_ID names another) */
   clientId: string;
   /** Non-enumerable: never logged. @default KEYCLOAK_BFF_CLIENT_SECRET or the realm file's demo secret */
   clientSecret: string;
@@ -306,7 +306,7 @@ function loadBffConfig(
         ? true
         : bool("BIONICPRO_BFF_ENABLED", env.BIONICPRO_BFF_ENABLED),
     issuer,
-    clientId: keycloak.clients.bff,
+    clientId: env.KEYCLOAK_BFF_CLIENT_ID || keycloak.clients.bff,
     clientSecret: "",
     publicUrl: publicUrl ? new URL(httpUrl("BIONICPRO_BFF_PUBLIC_URL", publicUrl)).origin : null,
     sessionSecret: "",

@@ -48,7 +48,7 @@ async function failure(what: string, response: Response, hint: string): Promise<
 }
 
 /** An access token of the master realm's admin (password grant on `admin-cli`). */
-async function adminToken(baseUrl: string, admin: KeycloakAdmin): Promise<string> {
+export async function adminToken(baseUrl: string, admin: KeycloakAdmin): Promise<string> {
   const response = await call("POST", `${baseUrl}/realms/master/protocol/openid-connect/token`, {
     form: {
       grant_type: "password",

@@ -8,7 +8,7 @@ import { createClickHouseClient } from "../clickhouse/client.js";
 import { repoRoot } from "../scripts/config.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { capturePage, keycloakLogin, launchChromium, type PageCapture } from "./harness/browser.js";
-import { keycloak, passwordGrant } from "./harness/keycloak.js";
+import { keycloak, passwordGrant, temporaryBffClient } from "./harness/keycloak.js";
 import {
   openPipelineRun,
   sourceQuery,
@@ -112,8 +112,11 @@ async function apiMonth(username: keyof typeof DEMO_USERS, userId: number) {
   };
 }
 
-/** Opens the dashboard in a new context and logs in through the Keycloak form. */
-async function loggedIn(username: "owner1" | "owner2"): Promise<{
+/** Opens the dashboard (of `base`, default the test's app) in a new context and logs in through the Keycloak form. */
+async function loggedIn(
+  username: "owner1" | "owner2",
+  base = api.url,
+): Promise<{
   context: BrowserContext;
   page: Page;
   capture: PageCapture;
@@ -121,10 +124,10 @@ async function loggedIn(username: "owner1" | "owner2"): Promise<{
   const context = await browser.newContext();
   const page = await context.newPage();
   const capture = await capturePage(context, page);
-  await page.goto(`${api.url}/`);
+  await page.goto(`${base}/`);
   await page.locator("#login").click();
   await keycloakLogin(page, DEMO_USERS[username].username, DEMO_USERS[username].password);
-  await page.waitForURL(`${api.url}/`, { timeout: 60_000 });
+  await page.waitForURL(`${base}/`, { timeout: 60_000 });
   await page.waitForFunction(
     () => document.querySelector('[data-kpi="total_payments"]')?.textContent !== "—",
     undefined,
@@ -257,5 +260,58 @@ describe("dashboard in headless Chromium", () => {
     expect(two.capture.sse.slice(seenBefore[1]).some((m) => m.eventName === "today")).toBe(true);
     await one.context.close();
     await two.context.close();
+  });
+  it("keeps the live page through access-token expiry: the BFF refreshes and resumes the stream", async () => {
+    // Tokens of 20 s (a temporary copy of the BFF client): the API ends each stream at the token's
+    // exp, the BFF refreshes and reopens it from the last event id; the browser's one connection
+    // stays open and keeps following PostgreSQL.
+    const LIFESPAN_S = 20;
+    const client = await temporaryBffClient(LIFESPAN_S);
+    const shortApi = await startApi({
+      config: loadApiConfig({
+        CLICKHOUSE_PATH: pr.dataDir,
+        CLICKHOUSE_DATABASE: pr.database,
+        BIONICPRO_API_PORT: "0",
+        BIONICPRO_API_LOG_LEVEL: "warn",
+        KEYCLOAK_BFF_CLIENT_ID: client.clientId,
+        BIONICPRO_BFF_REFRESH_BEFORE_MS: "3000",
+      }),
+      clickhouse: () => createClickHouseClient(pr.config.clickhouse),
+      appliedChunks: tp.pipeline.applied,
+    });
+    try {
+      const { context, page, capture } = await loggedIn("owner1", shortApi.url);
+      const streams = () =>
+        capture.responses.filter((r) => r.url.startsWith(`${shortApi.url}/bff/api/reports/stream`));
+      const expiries = () => capture.sse.filter((m) => m.eventName === "token-expired").length;
+      // Two token lifetimes pass: two upstream streams ended at exp and were resumed.
+      await expect.poll(expiries, { timeout: (LIFESPAN_S * 3 + 20) * 1000, interval: 500 }).toBe(2);
+      // Each resume sent Last-Event-ID: nothing changed for owner 1 meanwhile, so no figures were re-sent.
+      const firstExpiry = capture.sse.findIndex((m) => m.eventName === "token-expired");
+      const figureEvents = new Set(["month", "today", "days"]);
+      expect(capture.sse.slice(firstExpiry).filter((m) => figureEvents.has(m.eventName))).toEqual([]);
+      const before = money(await kpi(page, "total_payments"));
+      await insertPayment(1, "2.22");
+      await timeUntil(
+        page,
+        (expected: number) =>
+          Number(
+            (document.querySelector('[data-kpi="total_payments"]')?.textContent ?? "").replace(
+              /[^0-9.-]/g,
+              "",
+            ),
+          ) === expected,
+        Math.round((before + 2.22) * 100) / 100,
+      );
+      expect(streams().length).toBe(1);
+      expect(await page.locator("#expired").isHidden()).toBe(true);
+      expect(await page.evaluate(async () => (await fetch("/bff/session")).json())).toMatchObject({
+        authenticated: true,
+      });
+      await context.close();
+    } finally {
+      await shortApi.close().catch(() => undefined);
+      await client.remove();
+    }
   });
 });

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { adminToken } from "../../keycloak/apply.js";
 import { loadKeycloakConfig, type KeycloakConfig } from "../../scripts/config.js";
+import { loadStackConfig } from "../../scripts/stack/config.js";
 
 /**
  * Talks to the realm `bionicpro` the way its clients do. Tokens come from the test-only client
@@ -138,4 +140,64 @@ export async function authorizationCode(
     throw new Error(`login of ${username} gave HTTP ${submitted.status}, location ${location ?? "none"}`);
   }
   return { code, pkce };
+}
+
+/**
+ * A temporary copy of the realm's confidential BFF client whose access tokens live `lifespanSeconds`
+ * (Keycloak's per-client `access.token.lifespan`), created through the admin REST API so a test can
+ * run past a token's lifetime in seconds instead of the realm's 5 minutes. `remove()` deletes it.
+ */
+export async function temporaryBffClient(
+  lifespanSeconds: number,
+): Promise<{ clientId: string; remove: () => Promise<void> }> {
+  const token = await adminToken(keycloak.url, loadStackConfig().keycloakAdmin);
+  const clients = `${keycloak.url}/admin/realms/${encodeURIComponent(keycloak.realm)}/clients`;
+  const headers = { authorization: `Bearer ${token}`, accept: "application/json" };
+  const found = await fetch(`${clients}?clientId=${encodeURIComponent(keycloak.clients.bff)}`, { headers });
+  const [original] = (await found.json()) as Record<string, unknown>[];
+  if (!found.ok || !original)
+    throw new Error(`client ${keycloak.clients.bff} not found (HTTP ${found.status})`);
+  const clientId = `${keycloak.clients.bff}-short-${randomBytes(4).toString("hex")}`;
+  const {
+    id: _id,
+    protocolMappers,
+    attributes,
+    ...rest
+  } = original as {
+    id: string;
+    protocolMappers?: Record<string, unknown>[];
+    attributes?: Record<string, string>;
+  };
+  const copy = {
+    ...rest,
+    clientId,
+    secret: keycloak.bffClientSecret,
+    attributes: { ...attributes, "access.token.lifespan": String(lifespanSeconds) },
+    protocolMappers: (protocolMappers ?? []).map(({ id: _mapperId, ...mapper }) => mapper),
+  };
+  const created = await fetch(clients, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify(copy),
+  });
+  const location = created.headers.get("location");
+  if (created.status !== 201 || !location)
+    throw new Error(`creating ${clientId} failed: HTTP ${created.status} ${await created.text()}`);
+  // Realm roles reach the token through the client's scope mappings (fullScopeAllowed is false).
+  const roles = await fetch(`${clients}/${(original as { id: string }).id}/scope-mappings/realm`, {
+    headers,
+  });
+  const mapped = await fetch(`${location}/scope-mappings/realm`, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: await roles.text(),
+  });
+  if (!roles.ok || !mapped.ok) throw new Error(`copying the realm roles of ${keycloak.clients.bff} failed`);
+  return {
+    clientId,
+    remove: async () => {
+      const again = await adminToken(keycloak.url, loadStackConfig().keycloakAdmin);
+      await fetch(location, { method: "DELETE", headers: { authorization: `Bearer ${again}` } });
+    },
+  };
 }
