@@ -26,6 +26,7 @@ import { dashboardPlugin } from "./dashboard/plugin.js";
 import { LiveFeed } from "./live/feed.js";
 import { FreshnessWatch } from "./live/freshness-watch.js";
 import { endAllStreams, type LiveReports } from "./live/service.js";
+import { ReportCache } from "./reports/cache.js";
 import { followPipeline, pollProgress, type AppliedChunkSource } from "./live/sources.js";
 import { streamRoutes } from "./routes/stream.js";
 
@@ -116,7 +117,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { client, database } = deps.clickhouse;
   const sql = new SqlService(deps.clickhouse.openSqlClient, database, config.sql);
 
-  const reports = new ReportService({ client, database, clock: deps.clock });
+  // The report cache needs to hear of every write before and after it: only with the consumers in
+  // this process. The API alone (server mode) reads the marts on every request.
+  const changes = deps.appliedChunks;
+  const cache =
+    config.cache.enabled && changes?.onApplying
+      ? new ReportCache({
+          maxEntries: config.cache.maxEntries,
+          freshnessMaxAgeMs: config.cache.freshnessMaxAgeMs,
+        })
+      : undefined;
+  const stopCache =
+    cache && changes?.onApplying
+      ? [
+          changes.onApplying((e) => cache.invalidate(e.touched)),
+          changes.on((e) => cache.invalidate(e.touched)),
+        ]
+      : [];
+  app.addHook("onClose", async () => {
+    for (const stop of stopCache) stop();
+  });
+  const reports = new ReportService({ client, database, clock: deps.clock, cache });
   await app.register(reportRoutes, { reports });
   const feed = new LiveFeed();
   const warn = (what: string) => (error: unknown) => app.log.warn({ err: error }, what);

@@ -22,6 +22,7 @@ export interface ApiConfig {
   /** Behind a reverse proxy (the BFF): take the client address from X-Forwarded-For. @default false (BIONICPRO_API_TRUST_PROXY) */
   trustProxy: boolean;
   stream: StreamConfig;
+  cache: CacheConfig;
   bff: BffConfig;
   /** pino level. @default info (BIONICPRO_API_LOG_LEVEL) */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -50,6 +51,16 @@ export interface AuthConfig {
 }
 
 /** GET /api/reports/stream (api/live). */
+/** The report cache (api/reports/cache.ts): used only with the consumers in this process (embedded default). */
+export interface CacheConfig {
+  /** @default true (BIONICPRO_API_REPORT_CACHE) */
+  enabled: boolean;
+  /** Kept reads (per user and report), least recently used dropped first. @default 50000 (BIONICPRO_API_REPORT_CACHE_ENTRIES) */
+  maxEntries: number;
+  /** data_as_of is kept at most this long without a chunk. @default 1000 (BIONICPRO_API_FRESHNESS_MAX_AGE_MS) */
+  freshnessMaxAgeMs: number;
+}
+
 export interface StreamConfig {
   /** A comment line this often keeps idle connections open. @default 15000 (BIONICPRO_API_STREAM_HEARTBEAT_MS) */
   heartbeatMs: number;
@@ -283,6 +294,26 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         1_000_000,
       ),
       pollMs: int("BIONICPRO_API_STREAM_POLL_MS", env.BIONICPRO_API_STREAM_POLL_MS, 1000, 50, 60_000),
+    },
+    cache: {
+      enabled:
+        env.BIONICPRO_API_REPORT_CACHE === undefined
+          ? true
+          : bool("BIONICPRO_API_REPORT_CACHE", env.BIONICPRO_API_REPORT_CACHE),
+      maxEntries: int(
+        "BIONICPRO_API_REPORT_CACHE_ENTRIES",
+        env.BIONICPRO_API_REPORT_CACHE_ENTRIES,
+        50_000,
+        1,
+        10_000_000,
+      ),
+      freshnessMaxAgeMs: int(
+        "BIONICPRO_API_FRESHNESS_MAX_AGE_MS",
+        env.BIONICPRO_API_FRESHNESS_MAX_AGE_MS,
+        1000,
+        0,
+        60_000,
+      ),
     },
     bff: loadBffConfig(env, issuer, keycloak),
     logLevel: level as ApiConfig["logLevel"],

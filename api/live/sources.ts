@@ -1,9 +1,11 @@
-import type { ChunkApplied } from "../../consumers/src/runtime/applied-events.js";
+import type { ChunkApplied, ChunkApplying } from "../../consumers/src/runtime/applied-events.js";
 import { everything, type LiveFeed, type MartsChange } from "./feed.js";
 
 /** What the embedded default passes: MartsPipeline.applied (consumers/src/runtime/applied-events.ts). */
 export interface AppliedChunkSource {
   on(listener: (event: ChunkApplied) => void): () => void;
+  /** Before a chunk's first write (what the report cache needs to stay exact). */
+  onApplying?(listener: (event: ChunkApplying) => void): () => void;
 }
 
 /** A chunk's subjects as a change of the marts; null for chunks that change no figure (heartbeats). */

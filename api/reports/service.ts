@@ -11,6 +11,7 @@ import {
   queryUserMonthlyMetrics,
 } from "../../clickhouse/marts/index.js";
 import { userNotFound } from "../auth/access.js";
+import type { ReportCache } from "./cache.js";
 import type { DailyReport, MonthDays, MonthReport, ReportList, Summary } from "../schemas/reports.js";
 import { dailyReport } from "./daily-report.js";
 import type { UserHistory } from "./history.js";
@@ -23,14 +24,28 @@ export interface ReportSource {
   client: ClickHouseClient;
   database: string;
   clock: () => Date;
+  /** Keeps the marts' rows per user until the consumers change them (embedded default only). */
+  cache?: ReportCache;
 }
 
 const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lagSeconds });
 
+/** The lag of `f` at `now` (a kept freshness is older than the request). */
+function lagAt(f: Freshness, now: Date): Freshness {
+  const lag = (iso: string | null) =>
+    iso === null ? null : Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);
+  return {
+    sources: f.sources.map((s) => ({ ...s, lagSeconds: lag(s.dataAsOf) })),
+    dataAsOf: f.dataAsOf,
+    lagSeconds: lag(f.dataAsOf),
+  };
+}
+
 /**
  * The reports of one user, read through the query layer (clickhouse/marts) with one explicit user
- * selection each. Every report first checks that the marts know the user (else 404) and carries
- * the freshness read at the same time.
+ * selection each. Every report checks that the marts know the user (else 404) and carries the
+ * freshness read before its rows: the rows hold at least everything `data_as_of` claims. With a
+ * cache (api/reports/cache.ts) the rows are read once per change of the user.
  */
 export class ReportService {
   constructor(private readonly source: ReportSource) {}
@@ -40,43 +55,64 @@ export class ReportService {
     return this.knownUser(userId);
   }
 
+  /** The read `load`, kept in the cache (when there is one) as `key` of the user until they change. */
+  private cached<T>(key: string, userId: number, load: () => Promise<T>): Promise<T> {
+    const { cache } = this.source;
+    return cache ? cache.get(key, userId, load) : load();
+  }
+
   /** The user's current prostheses and chips (what a live stream follows). */
   devices(userId: number): Promise<{ prostheticIds: number[]; chipIds: string[] }> {
-    return queryUserDevices(this.source.client, this.source.database, userId);
+    return this.cached(`devices:${userId}`, userId, async () => {
+      const devices = await queryUserDevices(this.source.client, this.source.database, userId);
+      this.source.cache?.registerDevices(userId, devices.prostheticIds, devices.chipIds);
+      return devices;
+    });
   }
 
+  /** 404 unless the marts know the user; with a cache, also learns their devices (see ReportCache). */
   private async knownUser(userId: number): Promise<void> {
-    if (!(await findReportUser(this.source.client, this.source.database, userId))) throw userNotFound(userId);
+    const known = await this.cached(`known:${userId}`, userId, async () =>
+      Boolean(await findReportUser(this.source.client, this.source.database, userId)),
+    );
+    if (!known) throw userNotFound(userId);
+    if (this.source.cache) await this.devices(userId);
   }
 
-  private freshness(now: Date): Promise<Freshness> {
-    return readFreshness(this.source.client, this.source.database, now);
+  private async freshness(now: Date): Promise<Freshness> {
+    const { client, database, cache } = this.source;
+    const read = () => readFreshness(client, database, now);
+    return lagAt(cache ? await cache.freshness(read) : await read(), now);
   }
 
   async month(userId: number, month: string): Promise<MonthReport> {
     const { client, database } = this.source;
     const now = this.source.clock();
     await this.knownUser(userId);
+    const freshness = await this.freshness(now);
     const range = { from: month, to: month };
     const users = onlyUsers([userId]);
-    const [rows, devices, freshness] = await Promise.all([
-      queryUserMonthlyMetrics(client, database, range, users),
-      queryProstheticMonthlyMetrics(client, database, range, users),
-      this.freshness(now),
-    ]);
+    const [rows, devices] = await this.cached(`month:${userId}:${month}`, userId, () =>
+      Promise.all([
+        queryUserMonthlyMetrics(client, database, range, users),
+        queryProstheticMonthlyMetrics(client, database, range, users),
+      ]),
+    );
     return monthReport({ userId, month, user: rows[0], devices, now, freshness: freshnessOf(freshness) });
   }
 
   async day(userId: number, date: string): Promise<DailyReport> {
     const { client, database } = this.source;
     await this.knownUser(userId);
+    const freshness = await this.freshness(this.source.clock());
     const period = { firstDay: date, lastDay: date };
     const users = onlyUsers([userId]);
-    const [days, hours, freshness] = await Promise.all([
-      queryUserDailyReports(client, database, period, users),
-      queryProsthesisStats(client, database, "hour", period, users),
-      this.freshness(this.source.clock()),
-    ]);
+    const [days, hours] = await this.cached(`day:${userId}:${date}`, userId, () =>
+      Promise.all([
+        queryUserDailyReports(client, database, period, users),
+        queryProsthesisStats(client, database, "hour", period, users),
+      ]),
+    );
     return dailyReport({
       userId,
       date,
@@ -90,10 +126,10 @@ export class ReportService {
   async days(userId: number, month: string): Promise<MonthDays> {
     const { client, database } = this.source;
     await this.knownUser(userId);
-    const [rows, freshness] = await Promise.all([
+    const freshness = await this.freshness(this.source.clock());
+    const rows = await this.cached(`days:${userId}:${month}`, userId, () =>
       queryUserDailyReports(client, database, { from: month, to: month }, onlyUsers([userId])),
-      this.freshness(this.source.clock()),
-    ]);
+    );
     return {
       user_id: userId,
       month,
@@ -118,7 +154,11 @@ export class ReportService {
   }
 
   /** Every mart row of the user from their first month with state to the later of their last and the current month. */
-  private async history(userId: number, now: Date): Promise<UserHistory> {
+  private history(userId: number, now: Date): Promise<UserHistory> {
+    return this.cached(`history:${userId}:${utcMonth(now)}`, userId, () => this.readHistory(userId, now));
+  }
+
+  private async readHistory(userId: number, now: Date): Promise<UserHistory> {
     const { client, database } = this.source;
     const users = onlyUsers([userId]);
     const bound = await queryDataMonths(client, database, users);
@@ -139,7 +179,8 @@ export class ReportService {
     const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
     const now = this.source.clock();
     await this.knownUser(userId);
-    const [history, freshness] = await Promise.all([this.history(userId, now), this.freshness(now)]);
+    const freshness = await this.freshness(now);
+    const history = await this.history(userId, now);
     const named = staff ? `?user_id=${userId}` : "";
     const entries = reportEntries(history, {
       month: (m) => `/reports/user/${userId}?month=${m}`,
@@ -156,7 +197,8 @@ export class ReportService {
   async summary(userId: number): Promise<Summary> {
     const now = this.source.clock();
     await this.knownUser(userId);
-    const [history, freshness] = await Promise.all([this.history(userId, now), this.freshness(now)]);
+    const freshness = await this.freshness(now);
+    const history = await this.history(userId, now);
     return summary({ userId, history, now, freshness: freshnessOf(freshness) });
   }
 }

@@ -35,6 +35,20 @@ export interface ChunkApplied {
 
 export type ChunkAppliedListener = (event: ChunkApplied) => void;
 
+/**
+ * What MartsPipeline reports before it writes a chunk's rows (after its intent is recorded): a reader
+ * that keeps figures (the API's report cache) drops those the chunk names before they can change.
+ */
+export interface ChunkApplying {
+  topic: string;
+  partition: number;
+  firstOffset: bigint;
+  lastOffset: bigint;
+  touched: MartsTouch;
+}
+
+export type ChunkApplyingListener = (event: ChunkApplying) => void;
+
 /** Columns naming each kind of subject, per target table. */
 const userColumns: Partial<Record<TargetTable, string>> = {
   dim_users: "user_id",
@@ -99,11 +113,13 @@ export function touchedBy(rows: RowsByTable, resets: number): MartsTouch {
 }
 
 /**
- * The listeners of applied chunks. A listener runs synchronously after the chunk is recorded applied;
- * whatever it throws is reported to `onError` and never reaches the pipeline.
+ * The listeners of chunks being applied and applied. An "applying" listener runs synchronously
+ * before the chunk's first write, an "applied" one after the chunk is recorded applied; whatever a
+ * listener throws is reported to `onError` and never reaches the pipeline.
  */
 export class AppliedChunks {
   private readonly listeners = new Set<ChunkAppliedListener>();
+  private readonly applyingListeners = new Set<ChunkApplyingListener>();
 
   constructor(private readonly onError: (error: unknown) => void) {}
 
@@ -115,8 +131,24 @@ export class AppliedChunks {
     };
   }
 
+  /** Adds an "applying" listener; returns the function that removes it. */
+  onApplying(listener: ChunkApplyingListener): () => void {
+    this.applyingListeners.add(listener);
+    return () => {
+      this.applyingListeners.delete(listener);
+    };
+  }
+
   emit(event: ChunkApplied): void {
-    for (const listener of this.listeners) {
+    this.notify(this.listeners, event);
+  }
+
+  emitApplying(event: ChunkApplying): void {
+    this.notify(this.applyingListeners, event);
+  }
+
+  private notify<E>(listeners: Set<(event: E) => void>, event: E): void {
+    for (const listener of listeners) {
       try {
         listener(event);
       } catch (error) {
@@ -125,7 +157,8 @@ export class AppliedChunks {
     }
   }
 
+  /** Listeners of either kind. */
   get size(): number {
-    return this.listeners.size;
+    return this.listeners.size + this.applyingListeners.size;
   }
 }

@@ -81,4 +81,23 @@ describe("AppliedChunks", () => {
     expect(called).toBe(1);
     expect((errors[0] as Error).message).toBe("boom");
   });
+
+  it("tells 'applying' listeners apart from 'applied' ones; both count in size", () => {
+    const errors: unknown[] = [];
+    const chunks = new AppliedChunks((e) => errors.push(e));
+    const seen: string[] = [];
+    chunks.on((e) => seen.push(`applied:${e.topic}`));
+    const off = chunks.onApplying((e) => seen.push(`applying:${e.topic}`));
+    chunks.onApplying(() => {
+      throw new Error("late");
+    });
+    expect(chunks.size).toBe(3);
+    chunks.emitApplying({ ...event, firstOffset: 0n, lastOffset: 0n, touched: touchedBy({}, 0) });
+    chunks.emit(event);
+    off();
+    chunks.emitApplying({ ...event, firstOffset: 1n, lastOffset: 1n, touched: touchedBy({}, 0) });
+    expect(seen).toEqual(["applying:t", "applied:t"]);
+    expect((errors as Error[]).map((e) => e.message)).toEqual(["late", "late"]);
+    expect(chunks.size).toBe(2);
+  });
 });

@@ -604,6 +604,16 @@ export class MartsPipeline {
     // chunk (the same dedup token).
     if (!(await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
       return false;
+    const touched = this.applied.size > 0 ? touchedBy(collected.rows, resets.length) : null;
+    if (touched) {
+      this.applied.emitApplying({
+        topic: state.topic,
+        partition: state.partition,
+        firstOffset: first,
+        lastOffset: last,
+        touched,
+      });
+    }
     // A chunk without rows or resets (heartbeats, tombstones) has nothing to repair.
     const hasWork = Object.keys(collected.rows).length > 0 || resets.length > 0;
     if (redoOf !== undefined && hasWork && (await this.writerDied(state, redoOf))) {
@@ -646,7 +656,7 @@ export class MartsPipeline {
     this.stats.deadLetters += letters.length;
     this.stats.reemitted += reemitted;
     this.stats.lastFlushAt = Date.now();
-    if (this.applied.size > 0) {
+    if (touched) {
       this.applied.emit({
         topic: state.topic,
         partition: state.partition,
@@ -654,7 +664,7 @@ export class MartsPipeline {
         lastOffset: last,
         records: chunk.length,
         commitTs,
-        touched: touchedBy(collected.rows, resets.length),
+        touched,
         appliedAt: this.stats.lastFlushAt,
       });
     }
