@@ -1,5 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { Command, CommanderError } from "commander";
+import { registerMlAccessCommand } from "../clickhouse/access/command.js";
+import { loadMlAccessConfig } from "../clickhouse/access/config.js";
 import { loadClickHouseConfig } from "../clickhouse/config.js";
 import { registerMigrateCommand, registerReconcileCommand } from "../consumers/src/reconcile/command.js";
 import { loadScriptsConfig } from "./config.js";
@@ -18,6 +20,10 @@ registerStackCommands(program);
 registerGenerateCommands(program, config);
 registerMigrateCommand(program, () => ({ clickhouse: loadClickHouseConfig() }));
 registerChaosCommand(program);
+registerMlAccessCommand(program, () => ({
+  clickhouse: loadClickHouseConfig(),
+  mlAccess: loadMlAccessConfig(),
+}));
 registerReconcileCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
   pg: config.pg,

@@ -1,7 +1,9 @@
+import { isMlView } from "../../clickhouse/access/ml-views.js";
 import { martTables } from "../../clickhouse/marts/tables.js";
 
 /**
- * What ML engineers may read through POST /api/sql: the PII-free `ml_*` views (migration 008) and
+ * What ML engineers may read through POST /api/sql: the PII-free `ml_*` views (migration 008, listed
+ * in clickhouse/access/ml-views.ts, the same list the server-mode role is granted) and
  * the aggregate mart tables (ids and AggregateFunction states only). Everything else — dimensions
  * with names and contacts, change tables, pipeline state, other databases, system tables, table
  * functions — is refused.
@@ -12,9 +14,9 @@ export interface Relation {
   engine: string;
 }
 
-/** A relation of the marts database ML may read: an ml_* view or a mart table. */
+/** A relation of the marts database ML may read: one of the ml_* views or a mart table. */
 export function isAllowedRelation(relation: Relation): boolean {
-  if (relation.name.startsWith("ml_")) return relation.engine === "View";
+  if (isMlView(relation.name)) return relation.engine === "View";
   return (martTables as readonly string[]).includes(relation.name);
 }
 

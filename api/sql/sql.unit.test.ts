@@ -52,6 +52,8 @@ describe("what ML may read", () => {
   it("ml_* views and mart tables only", () => {
     expect(isAllowedRelation({ name: "ml_users", engine: "View" })).toBe(true);
     expect(isAllowedRelation({ name: "ml_users", engine: "MergeTree" })).toBe(false);
+    // Only the declared views (clickhouse/access/ml-views.ts), not whatever is named ml_*.
+    expect(isAllowedRelation({ name: "ml_users_with_email", engine: "View" })).toBe(false);
     expect(isAllowedRelation({ name: "user_payment_monthly", engine: "AggregatingMergeTree" })).toBe(true);
     expect(isAllowedRelation({ name: "dim_users", engine: "ReplacingMergeTree" })).toBe(false);
     expect(isAllowedRelation({ name: "payment_changes", engine: "MergeTree" })).toBe(false);
