@@ -6,12 +6,16 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { ensureScaleData, startAllInOne, startSimulate, supportToken } from "./api-scale.js";
 
 /**
  * `npm run bench:api -- --url http://127.0.0.1:18000 --token <jwt> [--user 1 --month 2024-02
  * --date 2024-02-02] [--staff] [--connections 10] [--duration 10]`: latency (p50, p99) and requests/s
  * of the month report and the daily report of a running API, with autocannon. `--fixture` starts
  * bench/api-fixture.ts (the small hand-made data set) as a child process and measures that instead.
+ * `--scale 833 --telemetry-density 0.003 [--rate 1000] [--compare-uncached]`: the all-in-one process
+ * (`npm start`) over a ~10k-user data set of its own (bench/api-scale.ts), measured idle and while
+ * `simulate --rate` streams, with the report cache on (and off, side by side).
  * Results are appended to bench/results/api-<date>.md.
  */
 const { values } = parseArgs({
@@ -26,6 +30,11 @@ const { values } = parseArgs({
     duration: { type: "string", default: "10" },
     fixture: { type: "boolean", default: false },
     note: { type: "string", default: "" },
+    scale: { type: "string" },
+    "telemetry-density": { type: "string", default: "0.003" },
+    rate: { type: "string", default: "1000" },
+    "compare-uncached": { type: "boolean", default: false },
+    "api-port": { type: "string", default: "18100" },
   },
 });
 const log = (line: string): void => console.log(`[bench:api] ${line}`);
@@ -49,6 +58,11 @@ async function startFixture(): Promise<{ child: ChildProcess; target: Target }> 
     if (line.startsWith("{")) return { child, target: JSON.parse(line) as Target };
   }
   throw new Error("bench/api-fixture.ts exited before printing its URL");
+}
+
+if (values.scale) {
+  await runAtScale();
+  process.exit(0);
 }
 
 let fixture: ChildProcess | null = null;
@@ -126,3 +140,138 @@ appendFileSync(
   ].join("\n"),
 );
 log(`results appended to ${path.relative(repoRoot, file)}`);
+
+interface Scenario {
+  name: string;
+  /** The path of the n-th request. */
+  path: (n: number) => string;
+}
+
+interface Measured {
+  phase: string;
+  scenario: string;
+  p50: number;
+  p99: number;
+  rps: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** One autocannon run; each request's path from `scenario.path(n)`, a fresh token per scenario. */
+async function measure(url: string, scenario: Scenario, phase: string): Promise<Measured> {
+  const headers = { authorization: `Bearer ${await supportToken()}` };
+  const probe = await fetch(`${url}${scenario.path(0)}`, { headers });
+  if (probe.status !== 200)
+    throw new Error(`${scenario.path(0)} answered ${probe.status}: ${await probe.text()}`);
+  let n = 0;
+  const result = await autocannon({
+    url,
+    headers,
+    connections: Number(values.connections),
+    duration: Number(values.duration),
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (request) => ({ ...request, path: scenario.path((n += 1)) }),
+      },
+    ],
+  });
+  const m: Measured = {
+    phase,
+    scenario: scenario.name,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+  log(`${phase} | ${m.scenario} | p50 ${m.p50} ms | p99 ${m.p99} ms | ${m.rps} req/s | non-2xx ${m.non2xx}`);
+  return m;
+}
+
+async function runAtScale(): Promise<void> {
+  const options = {
+    scale: Number(values.scale),
+    telemetryDensity: Number(values["telemetry-density"]),
+    apiPort: Number(values["api-port"]),
+    cache: true,
+    log,
+  };
+  const rate = Number(values.rate);
+  const users = await ensureScaleData(options);
+  const month = values.month === "2024-02" ? "2026-10" : values.month;
+  const date = values.date === "2024-02-02" ? "2026-10-15" : values.date;
+  const hot = Math.min(1000, users);
+  const scenarios: Scenario[] = [
+    { name: "month report, one user", path: () => `/reports/user/1?month=${month}` },
+    {
+      name: `month report, users 1..${hot} in turn`,
+      path: (n) => `/reports/user/${(n % hot) + 1}?month=${month}`,
+    },
+    {
+      name: `month report, users 1..${users} in turn (first read of each)`,
+      path: (n) => `/reports/user/${(n % users) + 1}?month=${month}`,
+    },
+    {
+      name: `daily report, users 1..${hot} in turn`,
+      path: (n) => `/api/reports/${date}?user_id=${(n % hot) + 1}`,
+    },
+  ];
+  const results: Measured[] = [];
+  const rss: string[] = [];
+  for (const cache of values["compare-uncached"] ? [true, false] : [true]) {
+    const app = await startAllInOne({ ...options, cache }, users);
+    const tag = `cache ${cache ? "on" : "off"}`;
+    try {
+      for (const s of scenarios) results.push(await measure(app.url, s, `${tag}, idle`));
+      log(`simulate --rate ${rate} on the data set; measuring after 15 s`);
+      const sim = startSimulate(app.env, rate);
+      try {
+        await new Promise((r) => setTimeout(r, 15_000));
+        for (const s of scenarios) results.push(await measure(app.url, s, `${tag}, ingest ${rate}/s`));
+      } finally {
+        await sim.stop();
+      }
+      rss.push(`${tag}: ${app.peakRssMiB()} MiB`);
+    } finally {
+      await app.stop();
+    }
+  }
+  const now = new Date();
+  const file = path.join(repoRoot, "bench", "results", `api-${now.toISOString().slice(0, 10)}.md`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, `# API benchmarks, ${now.toISOString().slice(0, 10)}\n`);
+  const cpus = os.cpus();
+  appendFileSync(
+    file,
+    [
+      "",
+      `## Run ${now.toISOString()} (scale ${values.scale})`,
+      "",
+      `- command: \`npm run bench:api -- ${process.argv.slice(2).join(" ")}\``,
+      `- machine: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; API, consumers, simulate, the native stack and autocannon share the cores`,
+      `- data: generate --scale ${values.scale} --telemetry-density ${values["telemetry-density"]} (${users} users), drained by \`npm start\` (consumers + API in one process, embedded ClickHouse); month ${month}, day ${date}; support1's token (any user)`,
+      `- autocannon: ${values.connections} connections, ${values.duration} s per scenario; ingest = \`simulate --rate ${rate}\` running (started 15 s before)`,
+      `- peak RSS of the all-in-one process: ${rss.join("; ")}`,
+      "",
+      "| phase | scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors |",
+      "|---|---|---|---|---|---|---|---|",
+      ...results.map(
+        (m) =>
+          `| ${m.phase} | ${m.scenario} | ${m.p50} | ${m.p99} | ${m.rps} | ${m.total} | ${m.non2xx} | ${m.errors} |`,
+      ),
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    file.replace(/\.md$/, `-${now.toISOString().replace(/[:.]/g, "-")}.json`),
+    JSON.stringify(
+      { at: now.toISOString(), argv: process.argv.slice(2), users, month, date, rss, results },
+      null,
+      2,
+    ),
+  );
+  log(`results appended to ${path.relative(repoRoot, file)}`);
+}
