@@ -6,6 +6,7 @@ import { loadScriptsConfig } from "./config.js";
 import { registerChaosCommand } from "./chaos/command.js";
 import { registerGenerateCommands } from "./generate/command.js";
 import { registerStackCommands } from "./stack/command.js";
+import { registerTopicsCommands } from "./topics/command.js";
 
 /** One operator CLI: `npm run cli -- <command>`; npm scripts alias the common ones. */
 const program = new Command("bionicpro")
@@ -18,6 +19,7 @@ registerStackCommands(program);
 registerGenerateCommands(program, config);
 registerMigrateCommand(program, () => ({ clickhouse: loadClickHouseConfig() }));
 registerChaosCommand(program);
+registerTopicsCommands(program, () => config);
 registerReconcileCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
   pg: config.pg,
