@@ -417,6 +417,8 @@ describe("topics", () => {
       code: "DEAD_LETTER_NOT_FOUND",
     });
 
+    // A follower started before the replay sees the replayed record arrive.
+    const following = tail({ target: "payments", since: { kind: "latest" }, follow: true, limit: 1 });
     const replayed = await replayDeadLetters(deps, dlqTopic, [{ partition: 0, offset: "1" }]);
     expect(replayed).toEqual([
       {
@@ -434,5 +436,6 @@ describe("topics", () => {
     expect(await tail({ target: "payments", since: { kind: "offset", offset: 7n } })).toEqual([
       { ...first, offset: "7" },
     ]);
+    expect(await following).toEqual([{ ...first, offset: "7" }]);
   }, 120_000);
 });
