@@ -8,6 +8,7 @@ import { loadScriptsConfig } from "./config.js";
 import { registerChaosCommand } from "./chaos/command.js";
 import { registerGenerateCommands } from "./generate/command.js";
 import { registerStackCommands } from "./stack/command.js";
+import { registerTopicsCommands } from "./topics/command.js";
 
 /** One operator CLI: `npm run cli -- <command>`; npm scripts alias the common ones. */
 const program = new Command("bionicpro")
@@ -24,6 +25,7 @@ registerMlAccessCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
   mlAccess: loadMlAccessConfig(),
 }));
+registerTopicsCommands(program, () => config);
 registerReconcileCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
   pg: config.pg,

@@ -83,6 +83,8 @@ export interface ScriptsConfig {
   registryUrl: string;
   /** Topics are `<topicPrefix>.<crm|telemetry>.<table>`. @default bionicpro */
   topicPrefix: string;
+  /** The consumers' dead-letter topic (same variable and default as consumers/src/config.ts). @default <topicPrefix>.dlq (DLQ_TOPIC) */
+  dlqTopic: string;
   keycloak: KeycloakConfig;
   /**
    * The same services as Kafka Connect reaches them (differs from ours inside docker compose,
@@ -128,6 +130,7 @@ export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): Scripts
     env.PGPASSWORD,
   );
   const registryUrl = env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${registryPort}/apis/ccompat/v7`;
+  const topicPrefix = env.TOPIC_PREFIX ?? "bionicpro";
   return {
     stateDir,
     pg,
@@ -136,7 +139,8 @@ export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): Scripts
     kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${kafkaPort}`).split(",").map((b) => b.trim()),
     connectUrl: env.CONNECT_URL ?? `http://127.0.0.1:${connectPort}`,
     registryUrl,
-    topicPrefix: env.TOPIC_PREFIX ?? "bionicpro",
+    topicPrefix,
+    dlqTopic: env.DLQ_TOPIC || `${topicPrefix}.dlq`,
     keycloak: loadKeycloakConfig(env),
     connectView: {
       pgHost: env.CONNECT_PG_HOST ?? pg.host,
