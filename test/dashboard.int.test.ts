@@ -314,4 +314,16 @@ describe("dashboard in headless Chromium", () => {
       await client.remove();
     }
   });
+  it("a login without reports (an ML engineer) sees 'no access' with the API's code, not an endless reconnect", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${api.url}/`);
+    await page.locator("#login").click();
+    await keycloakLogin(page, DEMO_USERS.ml1.username, DEMO_USERS.ml1.password);
+    await page.waitForURL(`${api.url}/`, { timeout: 60_000 });
+    await page.waitForSelector("#no-access:not([hidden])", { timeout: 30_000 });
+    expect(await page.locator("#no-access-code").textContent()).toBe("FORBIDDEN_ROLE");
+    expect(await page.locator("#dashboard").isHidden()).toBe(true);
+    await context.close();
+  });
 });

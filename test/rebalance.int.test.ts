@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
+import { ConsumerError } from "../consumers/src/errors.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { topicRecordCount, withAdmin } from "./harness/cdc.js";
@@ -304,7 +305,7 @@ describe("restart", () => {
 });
 
 /**
- * A record decoder that, after decoding a change of a payment or event whose id is in `ids`, waits
+ * A record decoder that, after decoding a chunk with a change of a payment or event whose id is in `ids`, waits
  * `delayMs` or, while held, until released; it notes their topics. Only those rows: a member
  * (re)assigned a partition also decodes the records before its resume position (the re-emission
  * window), earlier tests' changes among them.
@@ -329,26 +330,29 @@ class SlowDecoder extends RecordDecoder {
     this.open();
   }
 
-  override async decodeValue(buffer: Buffer | null) {
-    const envelope = await super.decodeValue(buffer);
-    const table = envelope?.source.table;
-    const row = envelope?.after ?? envelope?.before;
-    const id = row?.payment_id ?? row?.event_id;
-    const slow = id !== undefined && id !== null && this.ids.includes(BigInt(String(id)));
-    if (
-      (this.delayMs > 0 || this.gate) &&
-      (table === "crm_payments" || table === "telemetry_events") &&
-      slow
-    ) {
-      this.entered.add(ctx.run.topic(table === "crm_payments" ? "crm" : "telemetry", table));
-      if (this.gate) {
-        this.waiting += 1;
-        await this.gate.finally(() => (this.waiting -= 1));
-      } else {
-        await sleep(this.delayMs);
+  override async decodeChunk(buffers: readonly (Buffer | null)[]) {
+    const decoded = await super.decodeChunk(buffers);
+    for (const envelope of decoded) {
+      if (envelope === null || envelope instanceof ConsumerError) continue;
+      const table = envelope.source.table;
+      const row = envelope.after ?? envelope.before;
+      const id = row?.payment_id ?? row?.event_id;
+      const slow = id !== undefined && id !== null && this.ids.includes(BigInt(String(id)));
+      if (
+        (this.delayMs > 0 || this.gate) &&
+        (table === "crm_payments" || table === "telemetry_events") &&
+        slow
+      ) {
+        this.entered.add(ctx.run.topic(table === "crm_payments" ? "crm" : "telemetry", table));
+        if (this.gate) {
+          this.waiting += 1;
+          await this.gate.finally(() => (this.waiting -= 1));
+        } else {
+          await sleep(this.delayMs);
+        }
       }
     }
-    return envelope;
+    return decoded;
   }
 }
 

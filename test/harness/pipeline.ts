@@ -609,8 +609,8 @@ export class GatedDecoder extends RecordDecoder {
     this.open();
   }
 
-  override async decodeValue(buffer: Buffer | null) {
+  override async decodeChunk(buffers: readonly (Buffer | null)[]) {
     await this.opened;
-    return super.decodeValue(buffer);
+    return super.decodeChunk(buffers);
   }
 }

@@ -41,6 +41,7 @@ function showLoggedOut(reason) {
   show("picker", false);
   show("who", false);
   show("expired", false);
+  show("no-access", false);
   show("logged-out", true);
   setConnection("idle", "");
   $("logged-out-reason").textContent =
@@ -60,6 +61,17 @@ function showExpired() {
   show("logged-out", false);
   show("expired", true);
   setConnection("expired", "session expired");
+}
+
+/** Logged in, but this login has no reports to show (the API's problem code says why). */
+function showNoAccess(code) {
+  closeStream();
+  show("dashboard", false);
+  show("logged-out", false);
+  show("expired", false);
+  show("no-access", true);
+  $("no-access-code").textContent = code;
+  setConnection("idle", "");
 }
 
 const money = (text) => (text === null || text === undefined ? "—" : `${text} ₽`);
@@ -242,8 +254,13 @@ function openStream() {
     // The BFF refused the stream (not logged in any more, or an unknown user): find out which.
     setConnection("reconnecting", "reconnecting…");
     getJson("/bff/session")
-      .then(({ body }) => {
+      .then(async ({ body }) => {
         if (!body.authenticated) return showExpired();
+        // Logged in, yet refused: a login without reports (no owner role or CRM user) stays refused.
+        const query = state.userId !== null && isStaff() ? `?user_id=${state.userId}` : "";
+        const probe = await getJson(`/bff/api/reports/summary${query}`);
+        if (probe.status === 403 || probe.status === 404)
+          return showNoAccess(probe.body.code ?? String(probe.status));
         state.reconnectTimer = setTimeout(openStream, 2000);
       })
       .catch(() => {

@@ -3,64 +3,95 @@ import { exactAvroOptions } from "../avro/types.js";
 import type { ChangeEnvelope } from "../envelope.js";
 import { ConsumerError } from "../errors.js";
 
+/** One record's decoding: the envelope (null for a tombstone) or why it can never be decoded. */
+export type Decoded = ChangeEnvelope | null | ConsumerError;
+
+interface AvroReader {
+  fromBuffer(buffer: Buffer): unknown;
+}
+
 /**
- * Decodes Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body) through the registry;
- * schemas are cached by id after the first fetch. Classifies failures: a record that can never be
- * decoded (not framed, unknown id, corrupt body) is permanent; an unreachable registry is transient.
+ * Decodes Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body) through the registry.
+ * A chunk is decoded in one call: each distinct schema id is fetched once (then kept), and every
+ * body is read synchronously by avsc (no await per record). Classifies failures: a record that can
+ * never be decoded (not framed, unknown id, corrupt body) is permanent and returned in its place;
+ * an unreachable registry is transient and throws for the whole chunk.
  */
 export class RecordDecoder {
   private readonly registry: SchemaRegistry;
+  /** Writer schemas by id (an id the registry did not know is asked again with the next chunk). */
+  private readonly schemas = new Map<number, AvroReader>();
 
   constructor(registryUrl: string) {
     this.registry = new SchemaRegistry({ host: registryUrl }, { [SchemaType.AVRO]: exactAvroOptions });
   }
 
+  /** One record; a permanent failure throws. */
   async decodeValue(buffer: Buffer | null): Promise<ChangeEnvelope | null> {
-    return buffer === null ? null : ((await this.decode(buffer)) as ChangeEnvelope);
+    const [decoded] = await this.decodeChunk([buffer]);
+    if (decoded instanceof ConsumerError) throw decoded;
+    return decoded ?? null;
   }
 
-  private async decode(buffer: Buffer): Promise<unknown> {
+  /** Every record of a chunk, in order; throws only when the registry cannot be reached (retry the chunk). */
+  async decodeChunk(buffers: readonly (Buffer | null)[]): Promise<Decoded[]> {
+    const unknown = new Map<number, ConsumerError>();
+    for (const buffer of buffers) {
+      if (buffer === null || buffer.length < 5 || buffer[0] !== 0) continue;
+      const id = buffer.readInt32BE(1);
+      if (this.schemas.has(id) || unknown.has(id)) continue;
+      const schema = await this.fetchSchema(id);
+      if (schema instanceof ConsumerError) unknown.set(id, schema);
+      else this.schemas.set(id, schema);
+    }
+    return buffers.map((buffer) => (buffer === null ? null : this.decodeBody(buffer, unknown)));
+  }
+
+  private decodeBody(
+    buffer: Buffer,
+    unknown: ReadonlyMap<number, ConsumerError>,
+  ): ChangeEnvelope | ConsumerError {
     if (buffer.length < 5 || buffer[0] !== 0) {
-      throw new ConsumerError(
+      return new ConsumerError(
         "DECODE_NOT_CONFLUENT_FORMAT",
         `not Confluent wire format (expected magic byte 0 and a 4-byte schema id, got ${buffer.length} bytes starting ${buffer.subarray(0, 5).toString("hex")})`,
         false,
       );
     }
     const schemaId = buffer.readInt32BE(1);
+    const schema = this.schemas.get(schemaId);
+    if (!schema) return unknown.get(schemaId) as ConsumerError;
     try {
-      await this.registry.getSchema(schemaId);
+      return schema.fromBuffer(buffer.subarray(5)) as ChangeEnvelope;
+    } catch (error) {
+      return new ConsumerError(
+        "DECODE_BAD_AVRO",
+        `Avro body does not match schema ${schemaId}: ${(error as Error).message}`,
+        false,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The writer schema of an id; an id the registry does not know is remembered as permanent. */
+  private async fetchSchema(schemaId: number): Promise<AvroReader | ConsumerError> {
+    try {
+      return (await this.registry.getSchema(schemaId)) as unknown as AvroReader;
     } catch (error) {
       const status = (error as { status?: number }).status;
       if (status !== undefined && status >= 400 && status < 500) {
-        throw new ConsumerError(
+        return new ConsumerError(
           "DECODE_UNKNOWN_SCHEMA",
           `schema id ${schemaId} is unknown to the registry (${status})`,
           false,
-          {
-            cause: error,
-          },
+          { cause: error },
         );
       }
       throw new ConsumerError(
         "REGISTRY_UNAVAILABLE",
         `schema registry unavailable: ${(error as Error).message}`,
         true,
-        {
-          cause: error,
-        },
-      );
-    }
-    try {
-      return await this.registry.decode(buffer);
-    } catch (error) {
-      throw new ConsumerError(
-        "DECODE_BAD_AVRO",
-        `Avro body does not match schema ${schemaId}: ${(error as Error).message}`,
-        false,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
   }

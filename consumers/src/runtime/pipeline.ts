@@ -456,16 +456,17 @@ export class MartsPipeline {
     messages: readonly KafkaMessage[],
     going: () => boolean,
   ): Promise<boolean> {
-    for (const message of messages) {
+    if (!going()) return false;
+    const decoded = await this.retry("decoding history", () =>
+      this.deps.decoder.decodeChunk(messages.map((m) => m.value)),
+    );
+    for (const [i, message] of messages.entries()) {
       if (!going()) return false;
-      const envelope = await this.retry("decoding history", () =>
-        this.deps.decoder.decodeValue(message.value).catch((error: unknown) => {
-          // A record that cannot be decoded was a dead letter when it was applied: nothing to compare.
-          if (error instanceof ConsumerError && !error.canRetry) return null;
-          throw error;
-        }),
-      );
-      state.guard.remember(BigInt(message.offset), changeIdentity(envelope, message.key));
+      const envelope = decoded[i];
+      // A record that cannot be decoded was a dead letter when it was applied: nothing to compare.
+      const identity =
+        envelope instanceof ConsumerError ? null : changeIdentity(envelope ?? null, message.key);
+      state.guard.remember(BigInt(message.offset), identity);
     }
     return true;
   }
@@ -550,10 +551,12 @@ export class MartsPipeline {
     const mapped: MappedChange[] = [];
     const letters: DeadLetter[] = [];
     let reemitted = 0;
-    for (const record of chunk) {
+    const decoded = await this.retry("decoding", () => decoder.decodeChunk(chunk.map((r) => r.value)));
+    for (const [i, record] of chunk.entries()) {
       const position = { topic: state.topic, partition: state.partition, offset: record.offset };
       try {
-        const envelope = await this.retry("decoding", () => decoder.decodeValue(record.value));
+        const envelope = decoded[i] ?? null;
+        if (envelope instanceof ConsumerError) throw envelope;
         if (state.guard.check(record.offset, changeIdentity(envelope, record.key))) {
           reemitted += 1;
           continue;
@@ -561,7 +564,11 @@ export class MartsPipeline {
         mapped.push(mapChange(state.topic, envelope, position));
       } catch (error) {
         state.guard.check(record.offset, null);
-        const cause = (error as { cause?: unknown }).cause ?? error;
+        // A decoding failure comes as the decoder's own error; anything else may be wrapped.
+        const cause =
+          error instanceof MappingError || error instanceof ConsumerError
+            ? error
+            : ((error as { cause?: unknown }).cause ?? error);
         const permanent =
           cause instanceof MappingError || (cause instanceof ConsumerError && !cause.canRetry);
         if (!permanent) throw error;
