@@ -4,6 +4,7 @@ import type { ClickHouseOptions } from "../../../clickhouse/client.js";
 import type { ConsumerConfig } from "../config.js";
 import type { PgConnection } from "../reconcile/index.js";
 import { ReplayError } from "./errors.js";
+import { parseFrom } from "./positions.js";
 import { runReplay, type ReplayProgress } from "./replay.js";
 
 export interface ReplayCommandConfig {
@@ -69,6 +70,7 @@ export function registerReplayCommand(program: Command, config: Lazy<ReplayComma
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       try {
+        parseFrom(opts.from); // a usage error before any data directory is opened
         const result = await runReplay({
           clickhouse: cfg.clickhouse,
           consumer: { ...cfg.consumer, clickhouse: cfg.clickhouse },
