@@ -3,7 +3,9 @@ import { Command, CommanderError } from "commander";
 import { registerMlAccessCommand } from "../clickhouse/access/command.js";
 import { loadMlAccessConfig } from "../clickhouse/access/config.js";
 import { loadClickHouseConfig } from "../clickhouse/config.js";
+import { loadConsumerConfig } from "../consumers/src/config.js";
 import { registerMigrateCommand, registerReconcileCommand } from "../consumers/src/reconcile/command.js";
+import { registerReplayCommand } from "../consumers/src/replay/command.js";
 import { loadScriptsConfig } from "./config.js";
 import { registerChaosCommand } from "./chaos/command.js";
 import { registerGenerateCommands } from "./generate/command.js";
@@ -28,6 +30,13 @@ registerMlAccessCommand(program, () => ({
 registerTopicsCommands(program, () => config);
 registerReconcileCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
+  pg: config.pg,
+  crmDb: config.crmDb,
+  telemetryDb: config.telemetryDb,
+}));
+registerReplayCommand(program, () => ({
+  clickhouse: loadClickHouseConfig(),
+  consumer: loadConsumerConfig(),
   pg: config.pg,
   crmDb: config.crmDb,
   telemetryDb: config.telemetryDb,

@@ -6,6 +6,8 @@ import { createClickHouseClient } from "../clickhouse/client.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { startPipeline } from "../consumers/src/runtime/run.js";
+import { runReplay } from "../consumers/src/replay/replay.js";
+import { loadScriptsConfig } from "./config.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { generate } from "./generate/index.js";
 import { loadStackConfig } from "./stack/config.js";
@@ -77,6 +79,31 @@ const progress = setInterval(() => {
     })
     .catch(() => undefined);
 }, 10_000);
+
+// Replay in this process (the embedded data directory is open here only): `kill -USR2 <pid>`. The
+// consumers keep applying and the API keeps answering; docs/replay.md.
+let replaying = false;
+process.on("SIGUSR2", () => {
+  if (replaying) return say("SIGUSR2: a replay is already running");
+  replaying = true;
+  const scripts = loadScriptsConfig();
+  say("SIGUSR2: replaying the marts from Kafka into a shadow database");
+  void runReplay({
+    clickhouse: config.clickhouse,
+    consumer: config,
+    oracle: { pg: scripts.pg, crmDb: scripts.crmDb, telemetryDb: scripts.telemetryDb },
+    live: running.pipeline,
+    log: (line) => console.log(`[replay] ${line}`),
+  })
+    .then((r) => say(`replay ${r.runId}: ${r.records} record(s) at ${r.changesPerSecond}/s, swapped`))
+    .catch((error: unknown) =>
+      say(`replay failed (send SIGUSR2 again to resume): ${(error as Error).message}`),
+    )
+    .finally(() => {
+      replaying = false;
+    });
+});
+say(`replay: kill -USR2 ${process.pid}`);
 
 let stopping = false;
 const stop = async (signal: string): Promise<void> => {

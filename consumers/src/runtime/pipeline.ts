@@ -64,6 +64,12 @@ export interface PipelineDeps {
   log: (line: string) => void;
   /** How the group spreads partitions over its members (kafkajs' round robin when unset). */
   partitionAssigners?: PartitionAssigner[];
+  /**
+   * A bounded run (replay): per partition (partitionKey), the offset where consuming ends; records at
+   * or past it are never applied, and a partition without a bound applies nothing. Unset: unbounded.
+   * Raised while running with `extendBounds`.
+   */
+  bounds?: ReadonlyMap<string, bigint>;
 }
 
 /** Every source topic the marts are built from, heartbeats included (they move the freshness watermark). */
@@ -167,8 +173,14 @@ export class MartsPipeline {
   private timer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private readonly abort = new AbortController();
+  private bounds: ReadonlyMap<string, bigint> | undefined;
+  /** While set, no chunk starts (holdWrites); released by its `release` or by stop(). */
+  private hold: { promise: Promise<void>; release: () => void } | undefined;
+  /** Chunks between the hold check and their end: what holdWrites waits for. */
+  private readonly applying = new Set<Promise<boolean>>();
 
   constructor(private readonly deps: PipelineDeps) {
+    this.bounds = deps.bounds;
     this.consumer = deps.kafka.consumer({
       groupId: deps.config.group,
       maxWaitTimeInMs: 100,
@@ -245,6 +257,7 @@ export class MartsPipeline {
 
   async stop(): Promise<void> {
     this.abort.abort();
+    this.hold?.release();
     if (this.timer) clearInterval(this.timer);
     if (this.freshnessTimer) clearInterval(this.freshnessTimer);
     // Wait for the chunks in flight while this member still owns their partitions. Leaving the group
@@ -255,6 +268,42 @@ export class MartsPipeline {
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
     for (const id of this.memberIds) liveMembers.delete(id);
+  }
+
+  /**
+   * Starts no new chunk until the returned function is called, once the chunks already being applied
+   * have ended: ClickHouse then holds exactly what partition_progress says, and stays so (the replay
+   * swaps the marts in that moment). Fetching goes on into the buffers, bounded by the fetch loop.
+   */
+  async holdWrites(): Promise<() => void> {
+    if (!this.hold) {
+      let release: () => void = () => undefined;
+      const promise = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      this.hold = { promise, release };
+    }
+    const hold = this.hold;
+    await Promise.allSettled([...this.applying]);
+    return () => {
+      if (this.hold !== hold) return;
+      this.hold = undefined;
+      hold.release();
+    };
+  }
+
+  /**
+   * Raises the bounds of a bounded run. Records past the old bounds were fetched and dropped: each
+   * partition's fetch moves back to the first offset it has not buffered.
+   */
+  extendBounds(bounds: ReadonlyMap<string, bigint>): void {
+    this.bounds = bounds;
+    for (const state of this.partitions.values()) {
+      const tail = state.records[state.records.length - 1];
+      const next = tail ? tail.offset + 1n : state.nextOffset;
+      if (next === undefined || state.rereadUntil !== undefined) continue;
+      this.consumer.seek({ topic: state.topic, partition: state.partition, offset: next.toString() });
+    }
   }
 
   private async waitForTopics(topics: string[]): Promise<void> {
@@ -396,6 +445,8 @@ export class MartsPipeline {
         if (!(await this.readHistory(state, history.splice(0), going))) return;
         state.rereadUntil = undefined;
       }
+      if (this.bounds && offset >= (this.bounds.get(partitionKey(batch.topic, batch.partition)) ?? 0n))
+        continue;
       if (!acceptRecord(state.records, state.nextOffset, offset)) {
         below ||= state.nextOffset !== undefined && offset < state.nextOffset;
         continue;
@@ -472,7 +523,7 @@ export class MartsPipeline {
   }
 
   private async flushAged(): Promise<void> {
-    if (this.abort.signal.aborted || this.reloadNeeded) return;
+    if (this.abort.signal.aborted || this.reloadNeeded || this.hold) return;
     for (const state of this.partitions.values()) {
       if (state.records.length === 0) continue;
       await state.exclusive(() => this.flushReady(state)).catch((error: unknown) => this.fail(error));
@@ -481,6 +532,7 @@ export class MartsPipeline {
 
   /** Applies the next chunk of a partition if one is ready; true when it applied one. */
   private async flushReady(state: PartitionState): Promise<boolean> {
+    while (this.hold && !this.abort.signal.aborted) await this.hold.promise;
     if (this.abort.signal.aborted || this.reloadNeeded || state.fenced) return false;
     const size = nextChunkSize(state.records, {
       maxRecords: this.deps.config.chunkMaxRecords,
@@ -493,7 +545,11 @@ export class MartsPipeline {
     const chunk = state.records.slice(0, size);
     // The chunk is exactly an open intent's range when one is being redone (nextChunkSize).
     const redoOf = state.forcedLast !== undefined ? state.intentClaim : undefined;
-    if (!(await this.applyChunk(state, chunk, redoOf))) {
+    // Registered before the first await: holdWrites sees every chunk past the hold check.
+    const applying = this.applyChunk(state, chunk, redoOf);
+    this.applying.add(applying);
+    const applied = await applying.finally(() => this.applying.delete(applying));
+    if (!applied) {
       // Another member claimed this partition since this member's claim: it owns it now (this member
       // is about to be told of the rebalance). Drop what is buffered and leave the partition alone
       // until the next join.
