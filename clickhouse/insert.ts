@@ -14,10 +14,29 @@ export const dedupSettings = (token: string) =>
     deduplicate_blocks_in_dependent_materialized_views: token === "" ? 0 : 1,
   }) as const;
 
+/** A ClickHouse string literal: backslash and quote escaped. */
+export function stringLiteral(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+const qualifiedName = /^[A-Za-z_][A-Za-z0-9_]{0,62}\.[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
 /**
- * Inserts one block of JSON rows with every deduplication setting written out. The embedded
- * connection turns `clickhouse_settings` into session `SET`s that stick to later statements, so a
- * setting left out here would silently inherit the previous insert's token.
+ * The INSERT statement of a block: every deduplication setting written into its own SETTINGS
+ * clause (a query-level setting, so nothing sticks to the session: the embedded connection would
+ * turn `clickhouse_settings` into session `SET`s that later statements inherit) and the rows as one
+ * JSON array (JSONEachRow accepts an array body), serialised by one `JSON.stringify`.
+ */
+export function insertStatement(qualifiedTable: string, rows: readonly ChRow[], token: string): string {
+  if (!qualifiedName.test(qualifiedTable)) throw new Error(`invalid table name "${qualifiedTable}"`);
+  const settings = Object.entries(dedupSettings(token))
+    .map(([name, value]) => `${name} = ${typeof value === "string" ? stringLiteral(value) : value}`)
+    .join(", ");
+  return `INSERT INTO ${qualifiedTable} SETTINGS ${settings} FORMAT JSONEachRow\n${JSON.stringify(rows)}`;
+}
+
+/**
+ * Inserts one block of JSON rows with every deduplication setting written out (insertStatement).
  * - token non-empty: the block is deduplicated by it, also in dependent materialized views.
  * - token empty: no deduplication at all (two identical blocks both land).
  */
@@ -28,10 +47,5 @@ export async function insertJsonRows(
   token: string,
 ): Promise<void> {
   if (rows.length === 0) return;
-  await client.insert({
-    table: qualifiedTable,
-    values: rows as ChRow[],
-    format: "JSONEachRow",
-    clickhouse_settings: dedupSettings(token),
-  });
+  await client.command({ query: insertStatement(qualifiedTable, rows, token) });
 }
