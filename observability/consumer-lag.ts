@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from "kafkajs";
 import { Gauge, type Registry } from "prom-client";
-import { collectorErrors, METRIC_PREFIX, withTimeout } from "./registry.js";
+import { METRIC_PREFIX, scrapeReader } from "./registry.js";
 
 export interface PartitionEnd {
   topic: string;
@@ -43,7 +43,6 @@ export function registerConsumerLag(
   registry: Registry,
   options: { kafka: Kafka; group: string; topics: readonly string[]; timeoutMs: number },
 ): { close(): Promise<void> } {
-  const errors = collectorErrors(registry);
   let admin: Promise<Admin> | undefined;
   const connected = () =>
     (admin ??= (async () => {
@@ -64,6 +63,7 @@ export function registerConsumerLag(
     );
     return partitionLags(ends, committed);
   };
+  const lags = scrapeReader(registry, "consumer_lag", options.timeoutMs, read);
   new Gauge({
     name: `${METRIC_PREFIX}consumer_lag_records`,
     help: "Records not yet consumed by the marts consumer group per source topic partition (Kafka end offset - committed offset), read on scrape",
@@ -71,12 +71,8 @@ export function registerConsumerLag(
     registers: [registry],
     async collect() {
       this.reset();
-      try {
-        const lags = await withTimeout(read(), options.timeoutMs, "reading consumer lag from Kafka");
-        for (const { topic, partition, lag } of lags) this.set({ topic, partition: String(partition) }, lag);
-      } catch {
-        errors.inc({ collector: "consumer_lag" });
-      }
+      for (const { topic, partition, lag } of (await lags()) ?? [])
+        this.set({ topic, partition: String(partition) }, lag);
     },
   });
   return {

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { Gauge, type Registry } from "prom-client";
 import type { PgEndpoint } from "../scripts/config.js";
-import { collectorErrors, METRIC_PREFIX, shared, withTimeout } from "./registry.js";
+import { METRIC_PREFIX, scrapeReader } from "./registry.js";
 
 export interface SlotLag {
   slot: string;
@@ -63,17 +63,9 @@ export function registerSlotLag(
   registry: Registry,
   options: { pg: PgEndpoint; slots: readonly string[]; timeoutMs: number },
 ): void {
-  const errors = collectorErrors(registry);
   // One read per scrape for both gauges; a failure counts once and leaves both out.
-  const readOnce = shared(() =>
-    withTimeout(
-      readSlotLag(options.pg, options.slots, options.timeoutMs),
-      options.timeoutMs,
-      "reading replication slots from PostgreSQL",
-    ).catch((): SlotLag[] => {
-      errors.inc({ collector: "replication_slot" });
-      return [];
-    }),
+  const read = scrapeReader(registry, "replication_slot", options.timeoutMs, () =>
+    readSlotLag(options.pg, options.slots, options.timeoutMs),
   );
   new Gauge({
     name: `${METRIC_PREFIX}replication_slot_lag_bytes`,
@@ -82,7 +74,7 @@ export function registerSlotLag(
     registers: [registry],
     async collect() {
       this.reset();
-      for (const s of await readOnce())
+      for (const s of (await read()) ?? [])
         if (s.lagBytes !== null) this.set({ slot: s.slot, database: s.database }, s.lagBytes);
     },
   });
@@ -93,7 +85,8 @@ export function registerSlotLag(
     registers: [registry],
     async collect() {
       this.reset();
-      for (const s of await readOnce()) this.set({ slot: s.slot, database: s.database }, s.active ? 1 : 0);
+      for (const s of (await read()) ?? [])
+        this.set({ slot: s.slot, database: s.database }, s.active ? 1 : 0);
     },
   });
 }
