@@ -15,20 +15,26 @@ const config = loadConsumerConfig();
 const log = consumerLog(config);
 const registry = config.metrics.port > 0 ? createMetricsRegistry() : undefined;
 
-const running = await startPipeline(config, log, { metrics: registry });
-let metricsServer: MetricsServer | undefined;
+// Served from the start: while the pipeline waits for its topics or migrates, scrapes already answer.
+const metricsServer: MetricsServer | undefined = registry
+  ? await startMetricsServer({
+      registry,
+      host: config.metrics.host,
+      port: config.metrics.port,
+      token: config.metrics.token,
+    })
+  : undefined;
+if (metricsServer)
+  log(`metrics on ${metricsServer.url}${config.metrics.token ? " (bearer token required)" : ""}`);
+const running = await startPipeline(config, log, { metrics: registry }).catch(async (error: unknown) => {
+  await metricsServer?.close();
+  throw error;
+});
 if (registry) {
   registerFreshness(registry, {
     read: () => readFreshness(running.clickhouse, config.clickhouse.database),
     timeoutMs: config.metrics.collectTimeoutMs,
   });
-  metricsServer = await startMetricsServer({
-    registry,
-    host: config.metrics.host,
-    port: config.metrics.port,
-    token: config.metrics.token,
-  });
-  log(`metrics on ${metricsServer.url}${config.metrics.token ? " (bearer token required)" : ""}`);
 }
 const close = async () => {
   await metricsServer?.close();
