@@ -7,6 +7,10 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import { registerFreshness } from "../observability/freshness-metrics.js";
+import { instrumentRequests } from "../observability/http-metrics.js";
+import { createMetricsRegistry } from "../observability/registry.js";
 import { registerAuthentication } from "./auth/plugin.js";
 import type { TokenVerifier } from "./auth/verifier.js";
 import type { ApiConfig } from "./config.js";
@@ -29,6 +33,7 @@ import { endAllStreams, type LiveReports } from "./live/service.js";
 import { ReportCache } from "./reports/cache.js";
 import { followPipeline, pollProgress, type AppliedChunkSource } from "./live/sources.js";
 import { streamRoutes } from "./routes/stream.js";
+import { metricsRoutes } from "./routes/metrics.js";
 
 export interface AppDeps {
   /**
@@ -52,6 +57,12 @@ export interface AppDeps {
   appliedChunks?: AppliedChunkSource;
   /** The BFF's OpenID Connect relying party. @default openid-client against config.bff.issuer */
   oidc?: OidcRelyingParty;
+  /**
+   * The process's metrics registry (`npm start`: the consumers' metrics are on it too); the app adds
+   * request durations and freshness and serves it on GET /metrics (config.metrics.enabled).
+   * @default a registry of its own
+   */
+  metrics?: Registry;
 }
 
 export const apiVersion = "1.0.0";
@@ -76,6 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON bodies only (POST /api/sql): anything else is 415, not a string body.
   app.removeContentTypeParser("text/plain");
   registerErrorHandling(app);
+  const metrics = config.metrics.enabled ? (deps.metrics ?? createMetricsRegistry()) : undefined;
+  if (metrics) instrumentRequests(app, metrics);
   await app.register(helmet, { global: true });
   await app.register(cors, {
     // A list, not a string: other origins get no Access-Control-Allow-Origin at all.
@@ -197,6 +210,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       inject: (options) => app.inject(options),
     });
     await app.register(dashboardPlugin);
+  }
+
+  if (metrics) {
+    registerFreshness(metrics, {
+      read: () => readFreshness(client, database, deps.clock()),
+      timeoutMs: config.metrics.collectTimeoutMs,
+    });
+    await app.register(metricsRoutes, { registry: metrics, token: config.metrics.token });
   }
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -24,6 +24,7 @@ export interface ApiConfig {
   stream: StreamConfig;
   cache: CacheConfig;
   bff: BffConfig;
+  metrics: ApiMetricsConfig;
   /** pino level. @default info (BIONICPRO_API_LOG_LEVEL) */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -48,6 +49,16 @@ export interface AuthConfig {
   jwksCacheMs: number;
   /** @default 5000 (BIONICPRO_API_JWKS_TIMEOUT_MS) */
   jwksTimeoutMs: number;
+}
+
+/** GET /metrics: Prometheus text format, outside the JWT auth (docs/metrics-and-logs.md). */
+export interface ApiMetricsConfig {
+  /** Serve GET /metrics and measure every request. @default true (BIONICPRO_API_METRICS) */
+  enabled: boolean;
+  /** Scrapes must send `Authorization: Bearer <token>`; null = open. Non-enumerable. @default null (BIONICPRO_METRICS_TOKEN) */
+  token: string | null;
+  /** A collector reading ClickHouse (freshness) gives up after this. @default 2000 (METRICS_COLLECT_TIMEOUT_MS) */
+  collectTimeoutMs: number;
 }
 
 /** GET /api/reports/stream (api/live). */
@@ -316,8 +327,25 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       ),
     },
     bff: loadBffConfig(env, issuer, keycloak),
+    metrics: loadMetricsConfig(env),
     logLevel: level as ApiConfig["logLevel"],
   };
+}
+
+function loadMetricsConfig(env: NodeJS.ProcessEnv): ApiMetricsConfig {
+  const config: ApiMetricsConfig = {
+    enabled:
+      env.BIONICPRO_API_METRICS === undefined
+        ? true
+        : bool("BIONICPRO_API_METRICS", env.BIONICPRO_API_METRICS),
+    token: null,
+    collectTimeoutMs: int("METRICS_COLLECT_TIMEOUT_MS", env.METRICS_COLLECT_TIMEOUT_MS, 2000, 1, 600_000),
+  };
+  Object.defineProperty(config, "token", {
+    value: env.BIONICPRO_METRICS_TOKEN?.trim() || null,
+    enumerable: false,
+  });
+  return config;
 }
 
 function loadBffConfig(

@@ -48,6 +48,7 @@ export const errorDefinitions = {
   CSRF_TOKEN_INVALID: { status: 403, title: "Missing or invalid CSRF token" },
   LOGIN_FAILED: { status: 400, title: "The login could not be completed" },
   IDENTITY_PROVIDER_UNAVAILABLE: { status: 503, title: "The identity provider cannot be reached" },
+  METRICS_TOKEN_INVALID: { status: 401, title: "The metrics bearer token is missing or wrong" },
   INTERNAL_ERROR: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

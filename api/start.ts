@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { createClickHouseClient, openClickHouseSession } from "../clickhouse/client.js";
 import { freshAfterFailure } from "../clickhouse/fresh-session.js";
 import { buildApp } from "./app.js";
@@ -25,6 +26,8 @@ export interface StartApiOptions {
   clock?: () => Date;
   /** The consumers' applied chunks when they run in this process (MartsPipeline.applied); else progress is polled. */
   appliedChunks?: AppliedChunkSource;
+  /** The process's metrics registry, served on GET /metrics (api/app.ts AppDeps.metrics). */
+  metrics?: Registry;
 }
 
 export interface RunningApi {
@@ -63,6 +66,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
       config,
       consumerStatus: options.consumerStatus,
       appliedChunks: options.appliedChunks,
+      metrics: options.metrics,
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

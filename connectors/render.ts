@@ -27,6 +27,10 @@ const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g
 
 export const connectorName = (topicPrefix: string, source: SourceName): string => `${topicPrefix}-${source}`;
 
+/** The replication slot of a source's connector; slot names allow [a-z0-9_] only. */
+export const slotNameFor = (topicPrefix: string, source: SourceName): string =>
+  `${topicPrefix}_${source}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+
 export function renderConnectorConfig(params: ConnectorParams): Record<string, string> {
   const heartbeatTopic = escapeRegex(tableTopic(params.topicPrefix, params.source, HEARTBEAT_TABLE));
   const values: Record<string, string> = {

@@ -9,6 +9,8 @@ import { startPipeline } from "../consumers/src/runtime/run.js";
 import { runReplay } from "../consumers/src/replay/replay.js";
 import { loadScriptsConfig } from "./config.js";
 import { groupLag } from "../consumers/src/lag.js";
+import { consumerLog } from "../consumers/src/logging.js";
+import { createMetricsRegistry } from "../observability/registry.js";
 import { generate } from "./generate/index.js";
 import { loadStackConfig } from "./stack/config.js";
 import { applySourceConnectors, ensureSourceDatabases, stackUp } from "./stack/stack.js";
@@ -48,7 +50,9 @@ if (users === 0) {
 await applySourceConnectors(stack, stackLog);
 
 const config = loadConsumerConfig();
-const running = await startPipeline(config, (line) => console.log(`[consumers] ${line}`));
+// One metrics registry for the process: the consumers' series and the API's, on the API's GET /metrics.
+const metrics = createMetricsRegistry();
+const running = await startPipeline(config, consumerLog(config), { metrics });
 const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
 // The API reads on a connection of its own to the same data directory: a report never waits
 // behind the consumers' insert (DESIGN §7).
@@ -60,12 +64,15 @@ const api = await startApi({
   }),
   // The live stream hears every chunk the consumers apply, in this process (no polling).
   appliedChunks: running.pipeline.applied,
+  metrics,
 });
 const owner = DEMO_USERS.owner1;
 say(
   `dashboard ${api.dashboardUrl} — log in as ${owner.username} / ${owner.password} (CRM user ${owner.crmUserId}; more in README "Demo logins")`,
 );
-say(`reports API ${api.url} (OpenAPI ${api.openApiUrl}, Swagger UI ${api.docsUrl})`);
+say(
+  `reports API ${api.url} (OpenAPI ${api.openApiUrl}, Swagger UI ${api.docsUrl}, Prometheus ${api.url}/metrics)`,
+);
 say(
   "running; Ctrl-C stops. Live changes: `npm run simulate -- --rate 100` in another terminal (the dashboard follows them)",
 );

@@ -1,5 +1,6 @@
 import { loadClickHouseConfig } from "../../clickhouse/config.js";
 import type { ClickHouseOptions } from "../../clickhouse/client.js";
+import { pgEndpoint, type PgEndpoint } from "../../scripts/config.js";
 
 /**
  * Configuration of the consumer process, read from the environment once, here.
@@ -34,6 +35,28 @@ export interface ConsumerConfig {
    * the native stack). @default 100000 (CONSUMER_REEMIT_WINDOW)
    */
   reemissionWindow: number;
+  metrics: ConsumerMetricsConfig;
+  /** `text`: readable lines; `json`: one pino JSON object per line with a level. @default text (LOG_FORMAT) */
+  logFormat: "text" | "json";
+  /** Lines below this level are left out. @default info (CONSUMER_LOG_LEVEL: error, warn, info) */
+  logLevel: "error" | "warn" | "info";
+}
+
+/** Prometheus metrics of the consumers (docs/metrics-and-logs.md). */
+export interface ConsumerMetricsConfig {
+  /**
+   * `npm run consume` serves GET /metrics on this port; 0 = no metrics server (`npm start` serves
+   * the consumers' metrics on the API's /metrics instead). @default 0 (CONSUMER_METRICS_PORT)
+   */
+  port: number;
+  /** @default 127.0.0.1 (CONSUMER_METRICS_HOST) */
+  host: string;
+  /** Scrapes must send `Authorization: Bearer <token>`; null = open. Non-enumerable. @default null (BIONICPRO_METRICS_TOKEN) */
+  token: string | null;
+  /** A collector that talks to Kafka, PostgreSQL or ClickHouse on scrape gives up after this. @default 2000 (METRICS_COLLECT_TIMEOUT_MS) */
+  collectTimeoutMs: number;
+  /** Where the replication slots' lag is read (pg_replication_slots). @default PGHOST/PGPORT/PGUSER/PGPASSWORD */
+  sourcePg: PgEndpoint;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -42,6 +65,48 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (!Number.isInteger(parsed) || parsed <= 0)
     throw new Error(`${name} must be a positive integer, got "${value}"`);
   return parsed;
+}
+
+function port(name: string, value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 0;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new Error(`${name} must be a port number (0 = off), got "${value}"`);
+  return parsed;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined || value.trim() === "") return fallback;
+  const v = value.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(v))
+    throw new Error(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return v as T;
+}
+
+function loadConsumerMetricsConfig(env: NodeJS.ProcessEnv): ConsumerMetricsConfig {
+  const config: ConsumerMetricsConfig = {
+    port: port("CONSUMER_METRICS_PORT", env.CONSUMER_METRICS_PORT),
+    host: env.CONSUMER_METRICS_HOST?.trim() || "127.0.0.1",
+    token: null,
+    collectTimeoutMs: positiveInt("METRICS_COLLECT_TIMEOUT_MS", env.METRICS_COLLECT_TIMEOUT_MS, 2000),
+    sourcePg: pgEndpoint(
+      env.PGHOST || "127.0.0.1",
+      positiveInt("PGPORT", env.PGPORT, 55432),
+      env.PGUSER || "postgres",
+      env.PGPASSWORD,
+    ),
+  };
+  // Non-enumerable: a logged or serialised config never shows it.
+  Object.defineProperty(config, "token", {
+    value: env.BIONICPRO_METRICS_TOKEN?.trim() || null,
+    enumerable: false,
+  });
+  return config;
 }
 
 export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): ConsumerConfig {
@@ -61,5 +126,8 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     topicWaitMs: positiveInt("CONSUMER_TOPIC_WAIT_MS", env.CONSUMER_TOPIC_WAIT_MS, 300_000),
     retryMaxMs: positiveInt("CONSUMER_RETRY_MAX_MS", env.CONSUMER_RETRY_MAX_MS, 600_000),
     reemissionWindow: positiveInt("CONSUMER_REEMIT_WINDOW", env.CONSUMER_REEMIT_WINDOW, 100_000),
+    metrics: loadConsumerMetricsConfig(env),
+    logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["text", "json"] as const, "text"),
+    logLevel: oneOf("CONSUMER_LOG_LEVEL", env.CONSUMER_LOG_LEVEL, ["error", "warn", "info"] as const, "info"),
   };
 }

@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ensureSourceTopics, sourceTopicSpecs } from "../../connectors/topics.js";
-import { connectorName, renderConnectorConfig } from "../../connectors/render.js";
+import { connectorName, renderConnectorConfig, slotNameFor } from "../../connectors/render.js";
 import { putConnector, waitForConnectorRunning } from "../../connectors/apply.js";
 import type { SourceName } from "../../connectors/sources.js";
 import { loadRealm } from "../../keycloak/realm.js";
@@ -86,9 +86,8 @@ export async function applySourceConnector(
   return name;
 }
 
-/** Slot names allow [a-z0-9_] only. */
-export const slotNameFor = (topicPrefix: string, source: SourceName): string =>
-  `${topicPrefix}_${source}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+/** The replication slot of a source's connector (connectors/render.ts; the metrics read its lag too). */
+export { slotNameFor };
 
 export interface StackUpOptions {
   /**

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { AssignerProtocol, Kafka, logLevel, type PartitionAssigner } from "kafkajs";
 import pg from "pg";
+import type { Registry } from "prom-client";
 import { createClickHouseClient } from "../../clickhouse/client.js";
 import { migrate } from "../../clickhouse/migrate.js";
 import { HEARTBEAT_TABLE } from "../../connectors/sources.js";
@@ -12,6 +13,7 @@ import { loadConsumerConfig, type ConsumerConfig } from "../../consumers/src/con
 import { reconcile, type ReconcileResult } from "../../consumers/src/reconcile/index.js";
 import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
 import { MartsPipeline, sourceTopics } from "../../consumers/src/runtime/pipeline.js";
+import { instrument } from "../../consumers/src/runtime/run.js";
 import { slotNameFor } from "../../scripts/stack/stack.js";
 import { generate } from "../../scripts/generate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, waitFor, withAdmin, type CdcRun } from "./cdc.js";
@@ -66,6 +68,8 @@ export function testConsumerConfig(
     CLICKHOUSE_DATABASE: `marts_${run.runId}`,
     CONSUMER_TOPIC_WAIT_MS: "120000",
   });
+  // The run's PostgreSQL (replication slot lag), whatever PG* says.
+  config.metrics.sourcePg = run.config.pg;
   return { ...config, ...overrides };
 }
 
@@ -97,6 +101,8 @@ export async function startTestPipeline(
     name?: string;
     decoder?: RecordDecoder;
     partitionAssigners?: PartitionAssigner[];
+    /** Registers the consumers' metrics on it (consumers/src/runtime/run.ts instrument). */
+    metrics?: Registry;
   },
 ): Promise<TestPipeline> {
   const name = options.name ?? "marts";
@@ -106,16 +112,20 @@ export async function startTestPipeline(
     brokers: options.config.brokers,
     logLevel: logLevel.NOTHING,
   });
-  const pipeline = new MartsPipeline({
+  const metrics = options.metrics
+    ? instrument(options.metrics, options.config, kafka, (): MartsPipeline => pipeline)
+    : undefined;
+  const pipeline: MartsPipeline = new MartsPipeline({
     config: options.config,
     kafka,
     clickhouse: options.clickhouse,
     decoder: options.decoder ?? new RecordDecoder(options.config.registryUrl),
     log: log.log,
+    observer: metrics?.observer,
     ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),
   });
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopped ??= pipeline.stop());
+  const stop = (): Promise<void> => (stopped ??= pipeline.stop().finally(() => metrics?.close()));
   try {
     await pipeline.start();
   } catch (error) {
@@ -409,7 +419,7 @@ export interface PipelineRun {
   /** Starts another instance of the group on the shared ClickHouse client. */
   startPipeline(
     name?: string,
-    options?: { decoder?: RecordDecoder; partitionAssigners?: PartitionAssigner[] },
+    options?: { decoder?: RecordDecoder; partitionAssigners?: PartitionAssigner[]; metrics?: Registry },
   ): Promise<TestPipeline>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { logLevel, type LogEntry, type logCreator } from "kafkajs";
+import type { ConsumerLog } from "../logging.js";
 
 /**
  * One line for a kafkajs log entry at WARN or above, or undefined to leave it out. kafkajs' connection
@@ -14,11 +15,11 @@ export function kafkaLogLine(level: logLevel, entry: LogEntry): string | undefin
   return `kafka ${name} [${entry.namespace}] ${message ?? ""}${error ? `: ${error}` : ""}`;
 }
 
-/** A kafkajs logCreator writing through `log`. */
+/** A kafkajs logCreator writing through `log`, at kafkajs' level. */
 export const kafkaLogCreator =
-  (log: (line: string) => void): logCreator =>
+  (log: ConsumerLog): logCreator =>
   () =>
   ({ level, ...entry }) => {
     const line = kafkaLogLine(level, { level, ...entry });
-    if (line) log(line);
+    if (line) log(line, level === logLevel.ERROR ? "error" : "warn");
   };

@@ -44,6 +44,8 @@ import type { RecordDecoder } from "./decode.js";
 import { partitionKey, PartitionState, type ResumePoint } from "./partition-state.js";
 import { changeIdentity } from "./reemission.js";
 import { retryTransient } from "./retry.js";
+import type { ConsumerLog } from "../logging.js";
+import type { PipelineObserver } from "./observer.js";
 
 export interface PipelineStats {
   chunks: number;
@@ -53,6 +55,12 @@ export interface PipelineStats {
   reemitted: number;
   /** TRUNCATEs and new snapshots applied (sink/resets.ts). */
   resets: number;
+  /** Rows written to ClickHouse (signed change rows and dimension rows). */
+  changes: number;
+  /** Transient failures retried. */
+  retries: number;
+  /** Chunks of a dead writer repaired instead of redone (sink/crash-repair.ts). */
+  crashRepairs: number;
   lastFlushAt: number | undefined;
 }
 
@@ -61,7 +69,9 @@ export interface PipelineDeps {
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   decoder: RecordDecoder;
-  log: (line: string) => void;
+  log: ConsumerLog;
+  /** Told of every applied chunk and retry (the Prometheus metrics). */
+  observer?: PipelineObserver;
   /** How the group spreads partitions over its members (kafkajs' round robin when unset). */
   partitionAssigners?: PartitionAssigner[];
   /**
@@ -142,6 +152,9 @@ export class MartsPipeline {
     deadLetters: 0,
     reemitted: 0,
     resets: 0,
+    changes: 0,
+    retries: 0,
+    crashRepairs: 0,
     lastFlushAt: undefined,
   };
   /**
@@ -149,7 +162,7 @@ export class MartsPipeline {
    * stream listens: api/live). Listeners run synchronously; their errors are logged, never fatal.
    */
   readonly applied = new AppliedChunks((error) =>
-    this.deps.log(`a chunk-applied listener failed: ${(error as Error).message}`),
+    this.deps.log(`a chunk-applied listener failed: ${(error as Error).message}`, "error"),
   );
   private readonly consumer: Consumer;
   private readonly producer: Producer;
@@ -559,6 +572,7 @@ export class MartsPipeline {
       this.deps.log(
         `${state.topic}:${state.partition} was claimed by another member; dropped the chunk ` +
           `${chunk[0]?.offset}-${chunk[chunk.length - 1]?.offset} unapplied (its new owner applies it)`,
+        "warn",
       );
       return false;
     }
@@ -576,7 +590,10 @@ export class MartsPipeline {
     await this.consumer
       .commitOffsets([{ topic: state.topic, partition: state.partition, offset: offset.toString() }])
       .catch((error: unknown) =>
-        this.deps.log(`offset commit skipped (${(error as Error).message}); ClickHouse keeps the position`),
+        this.deps.log(
+          `offset commit skipped (${(error as Error).message}); ClickHouse keeps the position`,
+          "warn",
+        ),
       );
   }
 
@@ -604,6 +621,7 @@ export class MartsPipeline {
     redoOf: bigint | undefined,
   ): Promise<boolean> {
     const { config, clickhouse, decoder } = this.deps;
+    const started = performance.now();
     const mapped: MappedChange[] = [];
     const letters: DeadLetter[] = [];
     let reemitted = 0;
@@ -679,7 +697,8 @@ export class MartsPipeline {
     }
     // A chunk without rows or resets (heartbeats, tombstones) has nothing to repair.
     const hasWork = Object.keys(collected.rows).length > 0 || resets.length > 0;
-    if (redoOf !== undefined && hasWork && (await this.writerDied(state, redoOf))) {
+    const repaired = redoOf !== undefined && hasWork && (await this.writerDied(state, redoOf));
+    if (repaired) {
       const summary = await this.retry("repairing chunk", () =>
         repairChunk(clickhouse, db, collected.rows, `p${state.partition}`, resets),
       );
@@ -702,6 +721,7 @@ export class MartsPipeline {
       for (const letter of letters) {
         this.deps.log(
           `dead letter ${letter.topic}:${letter.partition}:${letter.offset} [${letter.code}] ${letter.reason}`,
+          "warn",
         );
       }
     }
@@ -714,11 +734,25 @@ export class MartsPipeline {
         `${state.topic}:${state.partition}: dropped ${reemitted} change(s) Debezium emitted again (chunk ${first}-${last})`,
       );
     }
+    const changes = Object.values(collected.rows).reduce((n, rows) => n + (rows?.length ?? 0), 0);
     this.stats.chunks += 1;
     this.stats.records += chunk.length;
+    this.stats.changes += changes;
     this.stats.deadLetters += letters.length;
     this.stats.reemitted += reemitted;
+    if (repaired) this.stats.crashRepairs += 1;
     this.stats.lastFlushAt = Date.now();
+    this.deps.observer?.chunkApplied({
+      topic: state.topic,
+      partition: state.partition,
+      records: chunk.length,
+      changes,
+      deadLetters: letters.length,
+      reemitted,
+      resets: resets.length,
+      repaired,
+      seconds: (performance.now() - started) / 1000,
+    });
     if (touched) {
       this.applied.emit({
         topic: state.topic,
@@ -743,6 +777,7 @@ export class MartsPipeline {
     } catch (error) {
       this.deps.log(
         `marking idle partitions failed (retried in ${FRESHNESS_INTERVAL_MS} ms): ${(error as Error).message}`,
+        "warn",
       );
     } finally {
       this.marking = false;
@@ -796,8 +831,13 @@ export class MartsPipeline {
       maxMs: this.deps.config.retryMaxMs,
       signal: this.abort.signal,
       onRetry: (attempt, error) => {
+        this.stats.retries += 1;
+        this.deps.observer?.retried(what);
         if (attempt === 1 || attempt % 10 === 0)
-          this.deps.log(`${what}: transient failure #${attempt}, retrying: ${(error as Error).message}`);
+          this.deps.log(
+            `${what}: transient failure #${attempt}, retrying: ${(error as Error).message}`,
+            "warn",
+          );
       },
     });
   }
@@ -807,6 +847,7 @@ export class MartsPipeline {
     this.failure = error instanceof Error ? error : new Error(String(error));
     this.deps.log(
       `pipeline failed${isTransient(error) ? " (transient errors exhausted)" : ""}: ${this.failure.message}`,
+      "error",
     );
     this.abort.abort();
     this.onFailure(this.failure);

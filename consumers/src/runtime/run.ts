@@ -1,11 +1,17 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
+import type { Registry } from "prom-client";
 import { createClickHouseClient } from "../../../clickhouse/client.js";
 import { migrate } from "../../../clickhouse/migrate.js";
 import type { ConsumerConfig } from "../config.js";
 import { RecordDecoder } from "./decode.js";
 import { kafkaLogCreator } from "./kafka-log.js";
-import { MartsPipeline } from "./pipeline.js";
+import { slotNameFor } from "../../../connectors/render.js";
+import { registerConsumerLag } from "../../../observability/consumer-lag.js";
+import { PipelineMetrics } from "../../../observability/pipeline-metrics.js";
+import { registerSlotLag } from "../../../observability/slot-lag.js";
+import type { ConsumerLog } from "../logging.js";
+import { MartsPipeline, sourceTopics } from "./pipeline.js";
 
 export interface RunningPipeline {
   pipeline: MartsPipeline;
@@ -15,10 +21,19 @@ export interface RunningPipeline {
   close(): Promise<void>;
 }
 
+export interface StartPipelineOptions {
+  /**
+   * The process's metrics registry (observability/registry.ts): the pipeline's counters and apply
+   * latency, consumer lag and the source slots' lag are registered on it.
+   */
+  metrics?: Registry;
+}
+
 /** Applies migrations, then starts the consumer group. The caller decides when to close. */
 export async function startPipeline(
   config: ConsumerConfig,
-  log: (line: string) => void,
+  log: ConsumerLog,
+  options: StartPipelineOptions = {},
 ): Promise<RunningPipeline> {
   const clickhouse = createClickHouseClient(config.clickhouse);
   const applied = await migrate(clickhouse, config.clickhouse.database);
@@ -32,26 +47,50 @@ export async function startPipeline(
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(log),
   });
-  const pipeline = new MartsPipeline({
+  const metrics = options.metrics
+    ? instrument(options.metrics, config, kafka, (): MartsPipeline => pipeline)
+    : undefined;
+  const pipeline: MartsPipeline = new MartsPipeline({
     config,
     kafka,
     clickhouse,
     decoder: new RecordDecoder(config.registryUrl),
     log,
+    observer: metrics?.observer,
   });
+  const close = async () => {
+    await pipeline.stop();
+    await metrics?.close();
+    await clickhouse.close();
+  };
   try {
     await pipeline.start();
   } catch (error) {
-    await pipeline.stop();
-    await clickhouse.close();
+    await close();
     throw error;
   }
-  return {
-    pipeline,
-    clickhouse,
-    close: async () => {
-      await pipeline.stop();
-      await clickhouse.close();
-    },
-  };
+  return { pipeline, clickhouse, close };
+}
+
+/** The consumers' metrics on `registry`: counters fed by the pipeline, and Kafka and PostgreSQL read on scrape. */
+export function instrument(
+  registry: Registry,
+  config: ConsumerConfig,
+  kafka: Kafka,
+  pipeline: () => MartsPipeline,
+): { observer: PipelineMetrics; close(): Promise<void> } {
+  const topics = sourceTopics(config.topicPrefix);
+  const observer = new PipelineMetrics(registry, topics, () => pipeline().error === undefined);
+  const lag = registerConsumerLag(registry, {
+    kafka,
+    group: config.group,
+    topics,
+    timeoutMs: config.metrics.collectTimeoutMs,
+  });
+  registerSlotLag(registry, {
+    pg: config.metrics.sourcePg,
+    slots: (["crm", "telemetry"] as const).map((source) => slotNameFor(config.topicPrefix, source)),
+    timeoutMs: config.metrics.collectTimeoutMs,
+  });
+  return { observer, close: () => lag.close() };
 }

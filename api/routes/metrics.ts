@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { Registry } from "prom-client";
+import { scrapeAllowed } from "../../observability/exposition.js";
+import { ApiError } from "../errors.js";
+
+export interface MetricsRouteDeps {
+  registry: Registry;
+  /** BIONICPRO_METRICS_TOKEN; null = open. */
+  token: string | null;
+}
+
+/**
+ * GET /metrics: the process's registry in Prometheus' text format. Outside the JWT auth (Prometheus
+ * holds no Keycloak token) and the rate limit (scrapes are regular); guarded by its own bearer token
+ * when one is configured. Not in the OpenAPI document: it is for Prometheus, not API clients
+ * (docs/metrics-and-logs.md documents every series).
+ */
+export const metricsRoutes: FastifyPluginAsync<MetricsRouteDeps> = async (app, deps) => {
+  app.get(
+    "/metrics",
+    { config: { access: "public", rateLimit: false }, schema: { hide: true } },
+    async (request, reply) => {
+      if (!scrapeAllowed(request.headers.authorization, deps.token))
+        throw new ApiError("METRICS_TOKEN_INVALID", "send Authorization: Bearer <BIONICPRO_METRICS_TOKEN>", {
+          headers: { "www-authenticate": "Bearer" },
+        });
+      const text = await deps.registry.metrics();
+      return reply.type(deps.registry.contentType).send(text);
+    },
+  );
+};

@@ -1,0 +1,28 @@
+/** What MartsPipeline tells an observer (the Prometheus metrics: observability/pipeline-metrics.ts). */
+export interface ChunkOutcome {
+  topic: string;
+  partition: number;
+  /** Kafka records of the chunk, dead letters and dropped re-emissions included. */
+  records: number;
+  /** Rows written to ClickHouse tables (signed change rows and dimension rows). */
+  changes: number;
+  deadLetters: number;
+  /** Records dropped as changes Debezium emitted again. */
+  reemitted: number;
+  /** TRUNCATEs and new snapshots applied. */
+  resets: number;
+  /** The chunk's writer had died mid-insert: it was repaired, not redone (sink/crash-repair.ts). */
+  repaired: boolean;
+  /** From reading the chunk to recording it applied. */
+  seconds: number;
+}
+
+/**
+ * Called synchronously by the pipeline; must not throw (a failing observer would fail a chunk
+ * that was applied).
+ */
+export interface PipelineObserver {
+  chunkApplied(outcome: ChunkOutcome): void;
+  /** A transient failure of `operation` (a fixed name such as "inserting chunk") is retried. */
+  retried(operation: string): void;
+}
