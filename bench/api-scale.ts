@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { DEMO_USERS } from "../keycloak/realm.js";
-import { loadKeycloakConfig, repoRoot } from "../scripts/config.js";
+import { repoRoot } from "../scripts/config.js";
 import { generate } from "../scripts/generate/index.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
 import { ensureSourceDatabases, stackUp } from "../scripts/stack/stack.js";
@@ -146,21 +145,4 @@ export function startSimulate(env: NodeJS.ProcessEnv, rate: number): { stop: () 
       await exited;
     },
   };
-}
-
-/** An access token of the demo support user (any user's reports), from the realm's test client. */
-export async function supportToken(): Promise<string> {
-  const keycloak = loadKeycloakConfig();
-  const response = await fetch(keycloak.tokenUrl, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "password",
-      client_id: keycloak.clients.tests,
-      username: DEMO_USERS.support1.username,
-      password: DEMO_USERS.support1.password,
-    }).toString(),
-  });
-  if (!response.ok) throw new Error(`Keycloak refused support1: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
 }

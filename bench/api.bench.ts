@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { ensureScaleData, startAllInOne, startSimulate, supportToken } from "./api-scale.js";
+import { DEMO_USERS } from "../keycloak/realm.js";
+import { passwordGrant } from "../test/harness/keycloak.js";
+import { ensureScaleData, startAllInOne, startSimulate } from "./api-scale.js";
+import { appendResults, machineLine } from "./results-file.js";
 
 /**
  * `npm run bench:api -- --url http://127.0.0.1:18000 --token <jwt> [--user 1 --month 2024-02
@@ -115,30 +117,15 @@ try {
   fixture?.kill("SIGTERM");
 }
 
-const now = new Date();
-const file = path.join(repoRoot, "bench", "results", `api-${now.toISOString().slice(0, 10)}.md`);
-mkdirSync(path.dirname(file), { recursive: true });
-if (!existsSync(file)) writeFileSync(file, `# API benchmarks, ${now.toISOString().slice(0, 10)}\n`);
-const cpus = os.cpus();
-appendFileSync(
-  file,
-  [
-    "",
-    `## Run ${now.toISOString()}`,
-    "",
-    `- machine: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(" ")}, node ${process.version}`,
-    `- target: ${values.fixture ? "bench/api-fixture.ts (hand-made fixture: 3 users, 3 prostheses, ~40 rows; embedded ClickHouse; API and autocannon on the same 2 cores)" : target.url}`,
-    `- autocannon: ${connections} connections, ${duration} s per scenario${values.note ? `; ${values.note}` : ""}`,
-    "",
-    "| scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors |",
-    "|---|---|---|---|---|---|---|",
-    ...rows,
-    "",
-  ].join("\n"),
-);
+const file = appendResults("api", "API benchmarks", `Run ${new Date().toISOString()}`, [
+  `- machine: ${machineLine()}`,
+  `- target: ${values.fixture ? "bench/api-fixture.ts (hand-made fixture: 3 users, 3 prostheses, ~40 rows; embedded ClickHouse; API and autocannon on the same 2 cores)" : target.url}`,
+  `- autocannon: ${connections} connections, ${duration} s per scenario${values.note ? `; ${values.note}` : ""}`,
+  "",
+  "| scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors |",
+  "|---|---|---|---|---|---|---|",
+  ...rows,
+]);
 log(`results appended to ${path.relative(repoRoot, file)}`);
 
 interface Scenario {
@@ -160,7 +147,9 @@ interface Measured {
 
 /** One autocannon run; each request's path from `scenario.path(n)`, a fresh token per scenario. */
 async function measure(url: string, scenario: Scenario, phase: string): Promise<Measured> {
-  const headers = { authorization: `Bearer ${await supportToken()}` };
+  // The demo support user reads any user's reports (a token renewed when < 30 s of it is left).
+  const token = await passwordGrant(DEMO_USERS.support1.username, DEMO_USERS.support1.password);
+  const headers = { authorization: `Bearer ${token}` };
   const probe = await fetch(`${url}${scenario.path(0)}`, { headers });
   if (probe.status !== 200)
     throw new Error(`${scenario.path(0)} answered ${probe.status}: ${await probe.text()}`);
@@ -240,31 +229,20 @@ async function runAtScale(): Promise<void> {
     }
   }
   const now = new Date();
-  const file = path.join(repoRoot, "bench", "results", `api-${now.toISOString().slice(0, 10)}.md`);
-  mkdirSync(path.dirname(file), { recursive: true });
-  if (!existsSync(file)) writeFileSync(file, `# API benchmarks, ${now.toISOString().slice(0, 10)}\n`);
-  const cpus = os.cpus();
-  appendFileSync(
-    file,
-    [
-      "",
-      `## Run ${now.toISOString()} (scale ${values.scale})`,
-      "",
-      `- command: \`npm run bench:api -- ${process.argv.slice(2).join(" ")}\``,
-      `- machine: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; API, consumers, simulate, the native stack and autocannon share the cores`,
-      `- data: generate --scale ${values.scale} --telemetry-density ${values["telemetry-density"]} (${users} users), drained by \`npm start\` (consumers + API in one process, embedded ClickHouse); month ${month}, day ${date}; support1's token (any user)`,
-      `- autocannon: ${values.connections} connections, ${values.duration} s per scenario; ingest = \`simulate --rate ${rate}\` running (started 15 s before)`,
-      `- peak RSS of the all-in-one process: ${rss.join("; ")}`,
-      "",
-      "| phase | scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors |",
-      "|---|---|---|---|---|---|---|---|",
-      ...results.map(
-        (m) =>
-          `| ${m.phase} | ${m.scenario} | ${m.p50} | ${m.p99} | ${m.rps} | ${m.total} | ${m.non2xx} | ${m.errors} |`,
-      ),
-      "",
-    ].join("\n"),
-  );
+  const file = appendResults("api", "API benchmarks", `Run ${now.toISOString()} (scale ${values.scale})`, [
+    `- command: \`npm run bench:api -- ${process.argv.slice(2).join(" ")}\``,
+    `- machine: ${machineLine()}; API, consumers, simulate, the native stack and autocannon share the cores`,
+    `- data: generate --scale ${values.scale} --telemetry-density ${values["telemetry-density"]} (${users} users), drained by \`npm start\` (consumers + API in one process, embedded ClickHouse); month ${month}, day ${date}; support1's token (any user)`,
+    `- autocannon: ${values.connections} connections, ${values.duration} s per scenario; ingest = \`simulate --rate ${rate}\` running (started 15 s before)`,
+    `- peak RSS of the all-in-one process: ${rss.join("; ")}`,
+    "",
+    "| phase | scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors |",
+    "|---|---|---|---|---|---|---|---|",
+    ...results.map(
+      (m) =>
+        `| ${m.phase} | ${m.scenario} | ${m.p50} | ${m.p99} | ${m.rps} | ${m.total} | ${m.non2xx} | ${m.errors} |`,
+    ),
+  ]);
   writeFileSync(
     file.replace(/\.md$/, `-${now.toISOString().replace(/[:.]/g, "-")}.json`),
     JSON.stringify(

@@ -1,5 +1,3 @@
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
@@ -7,6 +5,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { exactAvroOptions } from "../consumers/src/avro/types.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
 import { loadScriptsConfig, repoRoot } from "../scripts/config.js";
+import { appendResults, machineLine } from "./results-file.js";
 
 /**
  * `npm run bench:decode -- --topic <topic> [--records 200000] [--chunk 5000] [--rounds 3]`: the
@@ -98,30 +97,15 @@ for (let round = 1; round <= Number(values.rounds); round += 1) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const ratio = median(perRecord.before) / median(perRecord.after);
-const now = new Date();
-const file = path.join(repoRoot, "bench", "results", `decode-${now.toISOString().slice(0, 10)}.md`);
-mkdirSync(path.dirname(file), { recursive: true });
-if (!existsSync(file)) writeFileSync(file, `# Decode benchmarks, ${now.toISOString().slice(0, 10)}\n`);
-const cpus = os.cpus();
-appendFileSync(
-  file,
-  [
-    "",
-    `## Run ${now.toISOString()}`,
-    "",
-    `- command: \`npm run bench:decode -- ${process.argv.slice(2).join(" ")}\``,
-    `- machine: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(" ")}, node ${process.version}`,
-    `- records: ${records.length} of ${values.topic}; (b) in chunks of ${chunkSize}`,
-    `- (a) before: per record \`await registry.getSchema(id)\` + \`await registry.decode(buffer)\`; (b) after: \`RecordDecoder.decodeChunk\``,
-    `- median per record: before ${median(perRecord.before).toFixed(2)} µs, after ${median(perRecord.after).toFixed(2)} µs: **${ratio.toFixed(2)}x**`,
-    "",
-    "| round | way | decoded | ms | µs/record | records/s |",
-    "|---|---|---|---|---|---|",
-    ...rows,
-    "",
-  ].join("\n"),
-);
+const file = appendResults("decode", "Decode benchmarks", `Run ${new Date().toISOString()}`, [
+  `- command: \`npm run bench:decode -- ${process.argv.slice(2).join(" ")}\``,
+  `- machine: ${machineLine()}`,
+  `- records: ${records.length} of ${values.topic}; (b) in chunks of ${chunkSize}`,
+  `- (a) before: per record \`await registry.getSchema(id)\` + \`await registry.decode(buffer)\`; (b) after: \`RecordDecoder.decodeChunk\``,
+  `- median per record: before ${median(perRecord.before).toFixed(2)} µs, after ${median(perRecord.after).toFixed(2)} µs: **${ratio.toFixed(2)}x**`,
+  "",
+  "| round | way | decoded | ms | µs/record | records/s |",
+  "|---|---|---|---|---|---|",
+  ...rows,
+]);
 log(`before/after per record: ${ratio.toFixed(2)}x; results appended to ${path.relative(repoRoot, file)}`);
