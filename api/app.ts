@@ -133,23 +133,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The report cache needs to hear of every write before and after it: only with the consumers in
   // this process. The API alone (server mode) reads the marts on every request.
   const changes = deps.appliedChunks;
-  const cache =
-    config.cache.enabled && changes?.onApplying
-      ? new ReportCache({
-          maxEntries: config.cache.maxEntries,
-          freshnessMaxAgeMs: config.cache.freshnessMaxAgeMs,
-        })
-      : undefined;
-  const stopCache =
-    cache && changes?.onApplying
-      ? [
-          changes.onApplying((e) => cache.invalidate(e.touched)),
-          changes.on((e) => cache.invalidate(e.touched)),
-        ]
-      : [];
-  app.addHook("onClose", async () => {
-    for (const stop of stopCache) stop();
-  });
+  let cache: ReportCache | undefined;
+  if (config.cache.enabled && changes?.onApplying) {
+    const kept = new ReportCache({
+      maxEntries: config.cache.maxEntries,
+      freshnessMaxAgeMs: config.cache.freshnessMaxAgeMs,
+    });
+    const stops = [
+      changes.onApplying((e) => kept.invalidate(e.touched)),
+      changes.on((e) => kept.invalidate(e.touched)),
+    ];
+    app.addHook("onClose", async () => {
+      for (const stop of stops) stop();
+    });
+    cache = kept;
+  }
   const reports = new ReportService({ client, database, clock: deps.clock, cache });
   await app.register(reportRoutes, { reports });
   const feed = new LiveFeed();

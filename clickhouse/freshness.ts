@@ -75,15 +75,24 @@ export async function readFreshness(
   const found = new Map(
     rows.filter((r) => Number(r.unknown) === 0).map((r) => [r.source, toIso(r.data_as_of)]),
   );
-  const lag = (iso: string | null) =>
-    iso === null ? null : Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);
-  const sources = SOURCES.map((source) => {
-    const dataAsOf = found.get(source) ?? null;
-    return { source, dataAsOf, lagSeconds: lag(dataAsOf) };
-  });
+  const sources = SOURCES.map((source) => ({ source, dataAsOf: found.get(source) ?? null }));
   const known = sources.map((s) => s.dataAsOf);
   const dataAsOf = known.some((d) => d === null) ? null : ((known as string[]).sort()[0] ?? null);
-  return { sources, dataAsOf, lagSeconds: lag(dataAsOf) };
+  return freshnessAt({ sources, dataAsOf }, now);
+}
+
+/** The lags of a freshness at `now` (a freshness read earlier and kept is older than the request). */
+export function freshnessAt(
+  f: { sources: readonly Omit<SourceFreshness, "lagSeconds">[]; dataAsOf: string | null },
+  now: Date,
+): Freshness {
+  const lag = (iso: string | null) =>
+    iso === null ? null : Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);
+  return {
+    sources: f.sources.map((s) => ({ source: s.source, dataAsOf: s.dataAsOf, lagSeconds: lag(s.dataAsOf) })),
+    dataAsOf: f.dataAsOf,
+    lagSeconds: lag(f.dataAsOf),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { readFreshness, type Freshness } from "../../clickhouse/freshness.js";
+import { freshnessAt, readFreshness, type Freshness } from "../../clickhouse/freshness.js";
 import {
   findReportUser,
   onlyUsers,
@@ -29,17 +29,6 @@ export interface ReportSource {
 }
 
 const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lagSeconds });
-
-/** The lag of `f` at `now` (a kept freshness is older than the request). */
-function lagAt(f: Freshness, now: Date): Freshness {
-  const lag = (iso: string | null) =>
-    iso === null ? null : Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);
-  return {
-    sources: f.sources.map((s) => ({ ...s, lagSeconds: lag(s.dataAsOf) })),
-    dataAsOf: f.dataAsOf,
-    lagSeconds: lag(f.dataAsOf),
-  };
-}
 
 /**
  * The reports of one user, read through the query layer (clickhouse/marts) with one explicit user
@@ -82,7 +71,7 @@ export class ReportService {
   private async freshness(now: Date): Promise<Freshness> {
     const { client, database, cache } = this.source;
     const read = () => readFreshness(client, database, now);
-    return lagAt(cache ? await cache.freshness(read) : await read(), now);
+    return freshnessAt(cache ? await cache.freshness(read) : await read(), now);
   }
 
   async month(userId: number, month: string): Promise<MonthReport> {
