@@ -1,6 +1,5 @@
-import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel, type Admin } from "kafkajs";
-import { exactAvroOptions } from "../../consumers/src/avro/types.js";
+import { RecordDecoder as ConsumerDecoder } from "../../consumers/src/runtime/decode.js";
 import { START_THE_STACK, TopicsError } from "./errors.js";
 import type { Decoded } from "./record-format.js";
 
@@ -47,29 +46,24 @@ export async function withAdmin<T>(deps: TopicsDeps, work: (admin: Admin) => Pro
 }
 
 /**
- * Decodes Confluent-framed Avro (magic byte 0, 4-byte schema id) through the registry, with the
- * consumers' exact types (longs as bigint, decimals as strings). A record that cannot be decoded is
+ * The consumers' decoder (consumers/src/runtime/decode.ts: framing, registry, exact longs and
+ * decimals) for inspection: a record that cannot be decoded, or a registry that does not answer, is
  * reported, not thrown: one poison record must not stop an inspection.
  */
 export class RecordDecoder {
-  private readonly registry: SchemaRegistry;
+  private readonly decoder: ConsumerDecoder;
 
   constructor(registryUrl: string) {
-    this.registry = new SchemaRegistry({ host: registryUrl }, { [SchemaType.AVRO]: exactAvroOptions });
+    this.decoder = new ConsumerDecoder(registryUrl);
   }
 
   async decode(bytes: Buffer | null): Promise<Decoded | null> {
     if (bytes === null) return null;
-    if (bytes.length < 5 || bytes[0] !== 0) {
-      return {
-        ok: false,
-        error: `not Confluent wire format (${bytes.length} bytes starting ${bytes.subarray(0, 5).toString("hex")})`,
-      };
-    }
     try {
-      return { ok: true, value: await this.registry.decode(bytes) };
+      const [decoded] = await this.decoder.decodeChunk([bytes]);
+      return decoded instanceof Error ? { ok: false, error: decoded.message } : { ok: true, value: decoded };
     } catch (error) {
-      return { ok: false, error: `schema id ${bytes.readInt32BE(1)}: ${(error as Error).message}` };
+      return { ok: false, error: (error as Error).message };
     }
   }
 
