@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +10,7 @@ import { connectorStatus } from "../connectors/apply.js";
 import { connectorName, slotNameFor } from "../connectors/render.js";
 import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { createMetricsRegistry } from "../observability/registry.js";
+import { repoRoot } from "../scripts/config.js";
 import {
   dataTopics,
   endOffsets,
@@ -18,6 +21,7 @@ import {
   type PipelineRun,
   type TestPipeline,
 } from "./harness/pipeline.js";
+import { startPrometheus } from "./harness/prometheus.js";
 import { parseExposition, sampleSum, sampleValue, type Sample } from "./harness/prometheus-text.js";
 
 /**
@@ -270,4 +274,57 @@ describe("GET /metrics", () => {
     );
     expect(sampleValue(samples, "bionicpro_consumer_lag_records", { topic, partition: "0" })).toBe(0);
   }, 300_000);
+
+  it("Debian's Prometheus scrapes it with the repo's job, and every Grafana panel query evaluates", async () => {
+    const { run, config } = ctx;
+    await waitForDrain(run, config.group, { pipelines: [marts] });
+    const prometheus = await startPrometheus({
+      job: "bionicpro-api",
+      target: new URL(api.url).host,
+      bearerToken: TOKEN,
+    });
+    try {
+      const value = async (expr: string) => (await prometheus.query(expr)).map((r) => r.value[1]);
+      await expect
+        .poll(() => value('up{job="bionicpro-api"}'), { timeout: 30_000, interval: 250 })
+        .toEqual(["1"]);
+      // What Prometheus stored equals what the process exposes (quiet after the drain).
+      const payments = run.topic("crm", "crm_payments");
+      const applied = `bionicpro_consumer_records_applied_total{topic="${payments}"}`;
+      await expect
+        .poll(async () => value(applied), { timeout: 30_000, interval: 250 })
+        .toEqual([
+          String(
+            sampleValue(await scrape(), "bionicpro_consumer_records_applied_total", { topic: payments }),
+          ),
+        ]);
+
+      // Every panel's expression parses and evaluates; it selects data wherever its metrics have
+      // series in the process's exposition (rates need two scrapes: polled; the retries counter has
+      // series only once something was retried).
+      const dashboard = JSON.parse(
+        readFileSync(path.join(repoRoot, "ops/grafana/dashboards/bionicpro.json"), "utf8"),
+      ) as { panels: { title: string; targets: { expr: string }[] }[] };
+      const exposed = new Set((await scrape()).map((s) => s.name.replace(/_(bucket|count|sum)$/, "")));
+      const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+      const withSeries = exprs.filter((expr) =>
+        [...expr.matchAll(/bionicpro_[a-z0-9_]+/g)].every((m) =>
+          exposed.has(m[0].replace(/_(bucket|count|sum)$/, "")),
+        ),
+      );
+      await expect
+        .poll(
+          async () => {
+            const empty: string[] = [];
+            for (const expr of withSeries) if ((await prometheus.query(expr)).length === 0) empty.push(expr);
+            return empty;
+          },
+          { timeout: 30_000, interval: 1000 },
+        )
+        .toEqual([]);
+      for (const expr of exprs) await expect(prometheus.query(expr), expr).resolves.toBeInstanceOf(Array);
+    } finally {
+      await prometheus.stop();
+    }
+  }, 180_000);
 });

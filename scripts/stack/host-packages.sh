@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host packages the native stack needs, from Debian's archive, only when missing:
 # a Java 17+ runtime (Kafka, Connect, Keycloak), a Java 21+ runtime (Apicurio Registry 3), Maven (resolves the
-# stack from Maven Central), PostgreSQL server binaries (the project runs its own cluster).
+# stack from Maven Central), PostgreSQL server binaries (the project runs its own cluster), Prometheus
+# (the metrics test scrapes with it).
 # `npm run stack -- up` (and so `npm start`) runs it first; it installs as root, or through `sudo -n`,
 # and otherwise says which command to run.
 set -euo pipefail
@@ -32,6 +33,7 @@ have_java 17 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
+command -v prometheus >/dev/null || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
