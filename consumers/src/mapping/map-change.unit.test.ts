@@ -46,11 +46,18 @@ describe("topic tables", () => {
       table: "raw_telemetry",
     });
     expect(parseTopicTable("crm.debezium_heartbeat")).toEqual({ source: "crm", table: "debezium_heartbeat" });
+    // Asked again (it runs once per change): the same answer.
+    expect(parseTopicTable("a.b.telemetry.raw_telemetry")).toEqual({
+      source: "telemetry",
+      table: "raw_telemetry",
+    });
   });
 
   it.each(["bionicpro.crm.unknown", "bionicpro.telemetry.crm_payments", "crm_payments", ""])(
     "rejects %j",
     (name) => {
+      expect(mappingError(() => parseTopicTable(name)).code).toBe("MAPPING_UNKNOWN_TABLE");
+      // Still rejected the second time: unknown names are never remembered.
       expect(mappingError(() => parseTopicTable(name)).code).toBe("MAPPING_UNKNOWN_TABLE");
     },
   );
@@ -245,6 +252,9 @@ describe("value conversion", () => {
     ["2024-01-15T10:30:00.123456Z", "2024-01-15 10:30:00.123456"],
     ["2024-01-15T10:30:00.123456000Z", "2024-01-15 10:30:00.123456"],
     ["2024-02-29T23:59:59.999999Z", "2024-02-29 23:59:59.999999"],
+    ["2000-02-29T00:00:00Z", "2000-02-29 00:00:00.000000"],
+    ["2024-04-30T00:00:00.5Z", "2024-04-30 00:00:00.500000"],
+    ["2024-12-31T23:59:59.000001Z", "2024-12-31 23:59:59.000001"],
   ])("timestamp %s -> %s", (iso, ch) => expect(isoToDateTime64(iso)).toBe(ch));
 
   it.each([
@@ -252,12 +262,25 @@ describe("value conversion", () => {
     "2024-01-15T10:30:00.1234567Z",
     "2023-02-29T00:00:00Z",
     "2024-01-15T24:00:00Z",
+    "2100-02-29T00:00:00Z",
+    "2024-04-31T00:00:00Z",
+    "2024-13-01T00:00:00Z",
+    "2024-00-10T00:00:00Z",
+    "2024-01-00T00:00:00Z",
+    "2024-01-15T10:60:00Z",
+    "2024-01-15T10:30:60Z",
+    "1899-12-31T23:59:59Z",
   ])("rejects timestamp %s", (iso) => expect(isoToDateTime64(iso)).toBeUndefined());
 
   it("dates and commit times", () => {
     expect(epochDaysToDate(0)).toBe("1970-01-01");
     expect(epochDaysToDate(19723)).toBe("2024-01-01");
     expect(msToDateTime64(1795457876665n)).toBe("2026-11-23 18:17:56.665");
+    // The last answer is kept: repeated and alternating values stay right.
+    expect(msToDateTime64(1795457876665n)).toBe("2026-11-23 18:17:56.665");
+    expect(msToDateTime64(0n)).toBe("1970-01-01 00:00:00.000");
+    expect(msToDateTime64(1795457876666n)).toBe("2026-11-23 18:17:56.666");
+    expect(msToDateTime64(0n)).toBe("1970-01-01 00:00:00.000");
   });
 
   it("keeps decimals exact and normalises their scale", () => {

@@ -15,10 +15,14 @@ export interface TableMapping {
 
 interface EventMeta {
   lsn: bigint;
+  /** The LSN as decimal text, the signed rows' `lsn`. */
+  lsnText: string;
   commitTs: string;
-  /** Dimension version: (lsn << 64) | offset, as decimal text (UInt128). */
-  version: string;
+  offset: bigint;
 }
+
+/** Dimension version: (lsn << 64) | offset, as decimal text (UInt128). Only dimensions need it. */
+const versionOf = (meta: EventMeta): string => ((meta.lsn << 64n) | meta.offset).toString();
 
 function image(mapping: TableMapping, envelope: ChangeEnvelope, which: "before" | "after"): SourceRow {
   const row = envelope[which];
@@ -32,7 +36,7 @@ function push(rows: RowsByTable, target: TargetTable, row: ChRow) {
 }
 
 function signedRow(sign: 1 | -1, row: ChRow, meta: EventMeta): ChRow {
-  return { sign, ...row, lsn: meta.lsn.toString(), commit_ts: meta.commitTs };
+  return { sign, ...row, lsn: meta.lsnText, commit_ts: meta.commitTs };
 }
 
 function sameRow(a: ChRow, b: ChRow): boolean {
@@ -62,7 +66,7 @@ function dimensionRows(mapping: TableMapping, envelope: ChangeEnvelope, meta: Ev
   const source = image(mapping, envelope, deleted ? "before" : "after");
   push(rows, dimension.target, {
     ...dimension.row(new RowReader(mapping.table, source)),
-    version: meta.version,
+    version: versionOf(meta),
     is_deleted: deleted ? 1 : 0,
     commit_ts: meta.commitTs,
   });
@@ -76,8 +80,9 @@ export function mapRowChange(mapping: TableMapping, envelope: ChangeEnvelope, of
   }
   const meta: EventMeta = {
     lsn,
+    lsnText: lsn.toString(),
     commitTs: msToDateTime64(envelope.source.ts_ms),
-    version: ((lsn << 64n) | offset).toString(),
+    offset,
   };
   const rows: RowsByTable = {};
   dimensionRows(mapping, envelope, meta, rows);

@@ -11,24 +11,45 @@ const maxDateDays = 65535;
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
+/** Days in a month of the proleptic Gregorian calendar (month 1..12). */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 /** "2024-01-15T10:30:00.1234Z" -> "2024-01-15 10:30:00.123400" (ClickHouse DateTime64(6, 'UTC')). */
 export function isoToDateTime64(text: string): string | undefined {
   const m = isoUtc.exec(text);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, fraction = ""] = m;
+  const [, y, mo, d, h, mi, s, fraction = ""] = m as unknown as string[];
   const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
   if (year < minYear || year > maxYear) return undefined;
-  const date = new Date(Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
-  if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d) || Number(h) > 23)
-    return undefined;
-  if (Number(mi) > 59 || Number(s) > 59) return undefined;
-  if (/[1-9]/.test(fraction.slice(6))) return undefined;
-  return `${y}-${mo}-${d} ${h}:${mi}:${s}.${fraction.slice(0, 6).padEnd(6, "0")}`;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  if (fraction.length > 6 && /[1-9]/.test(fraction.slice(6))) return undefined;
+  const micros = fraction.length === 6 ? fraction : fraction.slice(0, 6).padEnd(6, "0");
+  return `${y}-${mo}-${d} ${h}:${mi}:${s}.${micros}`;
 }
 
-/** Milliseconds since epoch -> "YYYY-MM-DD hh:mm:ss.mmm" (ClickHouse DateTime64(3, 'UTC')). */
+let lastMs: bigint | undefined;
+let lastMsText = "";
+
+/**
+ * Milliseconds since epoch -> "YYYY-MM-DD hh:mm:ss.mmm" (ClickHouse DateTime64(3, 'UTC')). Called
+ * twice per change (watermark and row) with runs of equal values (a transaction's changes, a
+ * snapshot's reads share their commit time): the last result is kept (8.6 % of the consumer's
+ * main-thread time before, CPU profile in bench/results/pipeline-2026-12-05.md).
+ */
 export function msToDateTime64(ms: bigint): string {
-  return new Date(Number(ms)).toISOString().replace("T", " ").replace("Z", "");
+  if (ms !== lastMs) {
+    const iso = new Date(Number(ms)).toISOString();
+    lastMsText =
+      iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace("T", " ").replace("Z", "");
+    lastMs = ms;
+  }
+  return lastMsText;
 }
 
 /** Days since 1970-01-01 -> "YYYY-MM-DD". */
