@@ -5,6 +5,7 @@ import { simulate } from "../scripts/simulate/index.js";
 import { runCli } from "./harness/cli.js";
 import {
   endOffsets,
+  insertTestPayment,
   openPipelineRun,
   readRaw,
   reconcileRun,
@@ -42,6 +43,36 @@ interface CliResult {
   waited: boolean;
 }
 
+/**
+ * Inserts payments, one transaction after another, until stopped: writes of the table racing the
+ * signal and the snapshot (without the command's lock, the ones committed between the two were read
+ * and streamed again: counted twice).
+ */
+function racingPayments(run: PipelineRun["run"], firstId: number) {
+  let stopped = false;
+  let written = 0;
+  const done = (async () => {
+    for (let id = firstId; !stopped; id += 1) {
+      await insertTestPayment(run, {
+        id,
+        status: "success",
+        amount: "10.00",
+        description: "written during resnapshot",
+        paidAt: "2026-10-15 10:30:00+00",
+        createdAt: "2026-10-15 10:30:01+00",
+      });
+      written += 1;
+    }
+  })();
+  return {
+    stop: async (): Promise<number> => {
+      stopped = true;
+      await done;
+      return written;
+    },
+  };
+}
+
 describe("resnapshot", () => {
   it("an unknown table is a usage error (exit 2) naming the catalogue's tables", async () => {
     const result = await runCli(["resnapshot", "crm_nonexistent"], { TOPIC_PREFIX: ctx.run.topicPrefix });
@@ -63,6 +94,7 @@ describe("resnapshot", () => {
     // Changes keep coming while the snapshot runs: the ones that would have been read and streamed
     // again (writes right after the signal) are what the command's lock rules out.
     const stream = simulate({ ...run.dbs, rate: 300, maxChanges: 3_000, seed: 62 });
+    const racing = racingPayments(run, 90_000_000);
     const cli = await runCli(
       ["resnapshot", "crm_payments", "--wait", "--json"],
       { TOPIC_PREFIX: run.topicPrefix, CRM_DB: run.dbs.crmDb, TELEMETRY_DB: run.dbs.telemetryDb },
@@ -74,6 +106,8 @@ describe("resnapshot", () => {
     expect(result).toMatchObject({ source: "crm", table: "crm_payments", topic, waited: true });
     expect(result.rows).toBeGreaterThan(0);
     expect(result.reads).toBe(result.rows);
+    const raced = await racing.stop();
+    expect(raced).toBeGreaterThan(0);
     const summary = await stream;
     await waitForDrain(run, ctx.config.group, { pipelines: [marts], timeoutMs: 300_000 });
 
@@ -109,7 +143,8 @@ describe("resnapshot", () => {
       "SELECT count(*)::text AS payments FROM crm_payments",
     );
     log(
-      `${summary.total} changes streamed around it; ${result.rows} reads; ${payments} payments now; ` +
+      `${summary.total} changes streamed around it, ${raced} payments inserted one by one meanwhile; ` +
+        `${result.rows} reads; ${payments} payments now; ` +
         `writers held ${result.writersHeldMs} ms; resets applied ${marts.pipeline.stats.resets}`,
     );
   }, 900_000);
