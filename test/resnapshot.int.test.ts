@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
+import { runReplay } from "../consumers/src/replay/replay.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
+import { resnapshot } from "../scripts/resnapshot/resnapshot.js";
+import { findCatalogueTable, catalogueTableNames } from "../scripts/resnapshot/signal.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { runCli } from "./harness/cli.js";
 import {
@@ -12,6 +15,7 @@ import {
   sourceQuery,
   waitForDrain,
   type PipelineRun,
+  type TestPipeline,
 } from "./harness/pipeline.js";
 
 /**
@@ -20,9 +24,11 @@ import {
  * the table: the marts equal the oracle, nothing counted twice.
  */
 let ctx: PipelineRun;
+let marts: TestPipeline;
 
 beforeAll(async () => {
   ctx = await openPipelineRun({ telemetryDensity: 0.02, seed: 61 });
+  marts = await ctx.startPipeline("marts");
 }, 300_000);
 
 afterAll(async () => {
@@ -52,7 +58,8 @@ function racingPayments(run: PipelineRun["run"], firstId: number) {
   let stopped = false;
   let written = 0;
   const done = (async () => {
-    for (let id = firstId; !stopped; id += 1) {
+    // Downwards from near the top of integer: simulate's own ids grow from the table's maximum.
+    for (let id = firstId; !stopped; id -= 1) {
       await insertTestPayment(run, {
         id,
         status: "success",
@@ -83,7 +90,6 @@ describe("resnapshot", () => {
 
   it("re-reads crm_payments during a live stream: exactly its rows as new snapshot reads, one reset, zero differences", async () => {
     const { run } = ctx;
-    const marts = await ctx.startPipeline("marts");
     await simulate({ ...run.dbs, rate: 1_000, maxChanges: 2_000, seed: 61 });
     await waitForDrain(run, ctx.config.group, { pipelines: [marts], timeoutMs: 300_000 });
     const before = await reconcileRun(run, ctx.clickhouse, ctx.database);
@@ -94,7 +100,7 @@ describe("resnapshot", () => {
     // Changes keep coming while the snapshot runs: the ones that would have been read and streamed
     // again (writes right after the signal) are what the command's lock rules out.
     const stream = simulate({ ...run.dbs, rate: 300, maxChanges: 3_000, seed: 62 });
-    const racing = racingPayments(run, 90_000_000);
+    const racing = racingPayments(run, 2_000_000_000);
     const cli = await runCli(
       ["resnapshot", "crm_payments", "--wait", "--json"],
       { TOPIC_PREFIX: run.topicPrefix, CRM_DB: run.dbs.crmDb, TELEMETRY_DB: run.dbs.telemetryDb },
@@ -147,5 +153,54 @@ describe("resnapshot", () => {
         `${result.rows} reads; ${payments} payments now; ` +
         `writers held ${result.writersHeldMs} ms; resets applied ${marts.pipeline.stats.resets}`,
     );
+  }, 900_000);
+
+  it("what it is for: after a resnapshot of every table, a replay from just before them reconciles to zero", async () => {
+    const { run } = ctx;
+    const from = new Date().toISOString();
+    const config = {
+      pg: run.dbs.pg,
+      crmDb: run.dbs.crmDb,
+      telemetryDb: run.dbs.telemetryDb,
+      kafkaBrokers: run.config.kafkaBrokers,
+      registryUrl: run.config.registryUrl,
+      connectUrl: run.config.connectUrl,
+      topicPrefix: run.topicPrefix,
+    };
+    const lines: string[] = [];
+    for (const name of catalogueTableNames()) {
+      const result = await resnapshot(config, {
+        target: findCatalogueTable(name)!,
+        wait: true,
+        timeoutMs: 300_000,
+        lockTimeoutMs: 30_000,
+        log: () => undefined,
+      });
+      expect(result.reads, name).toBe(result.rows);
+      lines.push(
+        `${name} ${result.rows} rows in ${result.elapsedMs} ms (writers held ${result.writersHeldMs} ms)`,
+      );
+    }
+    log(lines.join("; "));
+    await waitForDrain(run, ctx.config.group, { pipelines: [marts], timeoutMs: 300_000 });
+    const live = await reconcileRun(run, ctx.clickhouse, ctx.database);
+    expect(live.differenceCount, formatReconcileResult(live)).toBe(0);
+
+    // Only the records from `from` on: the history before it is what a shorter retention would have lost.
+    const replay = await runReplay({
+      clickhouse: ctx.config.clickhouse,
+      consumer: ctx.config,
+      oracle: { pg: run.dbs.pg, crmDb: run.dbs.crmDb, telemetryDb: run.dbs.telemetryDb },
+      from,
+      live: marts.pipeline,
+      log: () => undefined,
+    });
+    log(
+      `replay from ${from}: ${replay.records} records of ${replay.total} offsets, reconcile ${JSON.stringify(replay.reconcile)}`,
+    );
+    expect(replay.reconcile).toMatchObject({ ok: true, differenceCount: 0 });
+    expect(replay.swapped).toContain("user_payment_monthly");
+    const after = await reconcileRun(run, ctx.clickhouse, ctx.database);
+    expect(after.differenceCount, formatReconcileResult(after)).toBe(0);
   }, 900_000);
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { SOURCES, type SourceName } from "../../connectors/sources.js";
 
 /** A source table of the declared catalogue (connectors/sources.ts) and the database it lives in. */
@@ -28,13 +28,17 @@ export interface SignalRow {
   data: string;
 }
 
+/** A unique signal id that fits the signal table's varchar(64): `resnapshot-<table>-<time>-<random>`. */
+const signalId = (table: string): string =>
+  `resnapshot-${table}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+
 /**
  * The `execute-snapshot` signal of a *blocking* snapshot of one table: Debezium pauses streaming,
  * reads the table as snapshot reads (`source.snapshot` first/true/last), then resumes. Not
  * incremental: the consumers map incremental reads as plain inserts, which would count every row a
  * second time; a blocking snapshot's reads are a reset of the table (docs/consumers.md "Resets").
  */
-export function blockingSnapshotSignal(table: string, id = `resnapshot-${table}-${randomUUID()}`): SignalRow {
+export function blockingSnapshotSignal(table: string, id = signalId(table)): SignalRow {
   return {
     id,
     type: "execute-snapshot",

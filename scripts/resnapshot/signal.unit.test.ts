@@ -24,7 +24,12 @@ describe("blockingSnapshotSignal", () => {
       type: "execute-snapshot",
       data: '{"data-collections":["public.crm_users"],"type":"blocking"}',
     });
-    expect(blockingSnapshotSignal("crm_users").id).toMatch(/^resnapshot-crm_users-[0-9a-f-]{36}$/);
+    expect(blockingSnapshotSignal("crm_users").id).toMatch(/^resnapshot-crm_users-[0-9a-z]+-[0-9a-f]{6}$/);
+    // The longest table name still fits the signal table's id varchar(64).
+    for (const name of catalogueTableNames()) {
+      const table = name.slice(name.indexOf(".") + 1);
+      expect(blockingSnapshotSignal(table).id.length, table).toBeLessThanOrEqual(64);
+    }
   });
 });
 
