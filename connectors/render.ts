@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { HEARTBEAT_TABLE, tableTopic, type SourceName } from "./sources.js";
+import { HEARTBEAT_TABLE, SIGNAL_TABLE, tableTopic, type SourceName } from "./sources.js";
 
 /** Parameters that turn connectors/postgres-source.json into one connector's config. */
 export interface ConnectorParams {
@@ -47,6 +47,7 @@ export function renderConnectorConfig(params: ConnectorParams): Record<string, s
     "topic.partitions": String(params.topicPartitions),
     "fact.retention.ms": String(params.factRetentionMs),
     "heartbeat.topic.regex": heartbeatTopic,
+    "signal.topic.regex": escapeRegex(tableTopic(params.topicPrefix, params.source, SIGNAL_TABLE)),
     "registry.url": params.registryUrl,
   };
   const template = JSON.parse(readFileSync(templatePath, "utf8")) as Record<string, string>;

@@ -80,6 +80,14 @@ CREATE TABLE IF NOT EXISTS debezium_heartbeat (
     beat_at   timestamptz NOT NULL
 );
 
+-- Debezium's source signal channel (connectors/README.md "Signals"): `npm run resnapshot -- <table>`
+-- inserts an execute-snapshot row; the connector reads it from the WAL, so it is in the publication.
+CREATE TABLE IF NOT EXISTS debezium_signal (
+    id    varchar(64)   PRIMARY KEY,
+    type  varchar(32)   NOT NULL,
+    data  varchar(2048)
+);
+
 ALTER TABLE crm_users           REPLICA IDENTITY FULL;
 ALTER TABLE crm_prosthetics     REPLICA IDENTITY FULL;
 ALTER TABLE crm_subscriptions   REPLICA IDENTITY FULL;
@@ -92,5 +100,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'bionicpro_crm') THEN
         CREATE PUBLICATION bionicpro_crm FOR TABLE
             crm_users, crm_prosthetics, crm_subscriptions, crm_payments, crm_support_tickets, debezium_heartbeat;
+    END IF;
+END $$;
+
+-- Publications made before the signal table existed get it added (CREATE above runs only once).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_publication_tables
+                   WHERE pubname = 'bionicpro_crm' AND schemaname = 'public' AND tablename = 'debezium_signal') THEN
+        ALTER PUBLICATION bionicpro_crm ADD TABLE debezium_signal;
     END IF;
 END $$;

@@ -40,6 +40,14 @@ CREATE TABLE IF NOT EXISTS debezium_heartbeat (
     beat_at   timestamptz NOT NULL
 );
 
+-- Debezium's source signal channel (connectors/README.md "Signals"): `npm run resnapshot -- <table>`
+-- inserts an execute-snapshot row; the connector reads it from the WAL, so it is in the publication.
+CREATE TABLE IF NOT EXISTS debezium_signal (
+    id    varchar(64)   PRIMARY KEY,
+    type  varchar(32)   NOT NULL,
+    data  varchar(2048)
+);
+
 ALTER TABLE telemetry_events   REPLICA IDENTITY FULL;
 ALTER TABLE battery_metrics    REPLICA IDENTITY FULL;
 ALTER TABLE raw_telemetry      REPLICA IDENTITY FULL;
@@ -50,5 +58,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'bionicpro_telemetry') THEN
         CREATE PUBLICATION bionicpro_telemetry FOR TABLE
             telemetry_events, battery_metrics, raw_telemetry, debezium_heartbeat;
+    END IF;
+END $$;
+
+-- Publications made before the signal table existed get it added (CREATE above runs only once).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_publication_tables
+                   WHERE pubname = 'bionicpro_telemetry' AND schemaname = 'public' AND tablename = 'debezium_signal') THEN
+        ALTER PUBLICATION bionicpro_telemetry ADD TABLE debezium_signal;
     END IF;
 END $$;

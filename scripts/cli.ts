@@ -9,6 +9,7 @@ import { registerReplayCommand } from "../consumers/src/replay/command.js";
 import { loadScriptsConfig } from "./config.js";
 import { registerChaosCommand } from "./chaos/command.js";
 import { registerGenerateCommands } from "./generate/command.js";
+import { registerResnapshotCommand } from "./resnapshot/command.js";
 import { registerStackCommands } from "./stack/command.js";
 import { registerTopicsCommands } from "./topics/command.js";
 
@@ -28,6 +29,7 @@ registerMlAccessCommand(program, () => ({
   mlAccess: loadMlAccessConfig(),
 }));
 registerTopicsCommands(program, () => config);
+registerResnapshotCommand(program, () => config);
 registerReconcileCommand(program, () => ({
   clickhouse: loadClickHouseConfig(),
   pg: config.pg,

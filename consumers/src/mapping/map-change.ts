@@ -73,11 +73,12 @@ function watermarkOf(source: SourceName, envelope: ChangeEnvelope): Watermark {
 }
 
 /**
- * A read of a blocking snapshot (initial, or a re-run after a failure): `source.snapshot` is one of
+ * A read of a blocking snapshot (initial, a re-run after a failure, or an ad-hoc blocking snapshot
+ * from the signal table, `resnapshot`): `source.snapshot` is one of
  * true/first/first_in_data_collection/last_in_data_collection/last. Incremental snapshot reads
  * (`incremental`) interleave with streaming and are not a reset point.
  */
-function isInitialSnapshotRead(envelope: ChangeEnvelope): boolean {
+export function isInitialSnapshotRead(envelope: ChangeEnvelope): boolean {
   const marker = envelope.source.snapshot;
   return envelope.op === "r" && marker !== null && marker !== "false" && marker !== "incremental";
 }

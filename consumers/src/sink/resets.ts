@@ -19,7 +19,8 @@ import type { Reset, TargetTable } from "../mapping/types.js";
  * Both steps recompute from the current state: once applied, a reset finds nothing to retract, so a
  * redo (crash, re-emitted TRUNCATE) changes nothing. Exact because every change of the table with
  * `lsn < P` committed before P: a TRUNCATE holds an ACCESS EXCLUSIVE lock, so no transaction writing
- * the table spans it, and streaming starts after a snapshot's position.
+ * the table spans it, and streaming starts after a snapshot's position (an ad-hoc blocking snapshot
+ * carries its signal's LSN; `resnapshot` keeps the table's writers out from the signal to the read).
  */
 
 /** No deduplication: a reset is idempotent by content, not by token. */
