@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -132,7 +133,42 @@ interface RunResult {
   transformMs: number;
   loadMs: number;
   totalMs: number;
+  /** CPU time per step: PostgreSQL backends + this process (embedded ClickHouse included); extract null when the backends' /proc is not readable. */
+  cpuMs: { extract: number | null; transform: number; load: number };
   loaded: Record<SeedMartName, number>;
+}
+
+/** CPU time of this process since `since`, ms (the embedded ClickHouse runs in it). */
+function nodeCpuMs(since: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+}
+
+async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  return Number(rows[0]?.pid);
+}
+
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/**
+ * User + system CPU of PostgreSQL backends, ms, from /proc/<pid>/stat (fields 14, 15): CPU time,
+ * unlike wall time, does not grow with the other work on a shared host. Null when the server runs
+ * elsewhere (no such process here).
+ */
+function backendsCpuMs(pids: readonly number[]): number | null {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return null;
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / clockTicks;
 }
 
 const { counts, generatedNow } = await ensureData();
@@ -157,11 +193,23 @@ try {
       log(`round ${round}, ${way}: extract`);
       const queries: QueryTimes = {};
       const started = performance.now();
-      const extracted = await withSources((dbs) => extract(way, dbs, range, queries));
+      let extractCpuMs: number | null = null;
+      const extracted = await withSources(async (dbs) => {
+        const backends = await Promise.all([dbs.crm, dbs.telemetry].map(backendPid));
+        const before = { node: process.cpuUsage(), pg: backendsCpuMs(backends) };
+        const result = await extract(way, dbs, range, queries);
+        const pgAfter = backendsCpuMs(backends);
+        extractCpuMs =
+          before.pg === null || pgAfter === null ? null : pgAfter - before.pg + nodeCpuMs(before.node);
+        return result;
+      });
       const extracted_at = performance.now();
+      const transformCpu = process.cpuUsage();
       const rows = transform(extracted);
       const transformed_at = performance.now();
+      const transformCpuMs = nodeCpuMs(transformCpu);
       log(`round ${round}, ${way}: load ${rows.user.length} + ${rows.prosthetic.length} rows`);
+      const loadCpu = process.cpuUsage();
       const loaded = await load(ch, database, rows, new Date());
       const done = performance.now();
       const run: RunResult = {
@@ -172,11 +220,12 @@ try {
         transformMs: transformed_at - extracted_at,
         loadMs: done - transformed_at,
         totalMs: done - started,
+        cpuMs: { extract: extractCpuMs, transform: transformCpuMs, load: nodeCpuMs(loadCpu) },
         loaded,
       };
       runs.push(run);
       log(
-        `round ${round}, ${way}: extract ${ms(run.extractMs)}, transform ${ms(run.transformMs)}, load ${ms(run.loadMs)}, total ${ms(run.totalMs)} ms`,
+        `round ${round}, ${way}: extract ${ms(run.extractMs)}, transform ${ms(run.transformMs)}, load ${ms(run.loadMs)}, total ${ms(run.totalMs)} ms (${cpu(totalCpu(run))} ms)`,
       );
       if (!comparisons[way]) {
         log(`${way}: comparing the loaded marts with the oracle`);
@@ -204,6 +253,27 @@ try {
 
 function ms(value: number): string {
   return Math.round(value).toLocaleString("en-US");
+}
+
+function cpu(value: number | null): string {
+  return value === null ? "CPU -" : `CPU ${ms(value)}`;
+}
+
+function totalCpu(run: RunResult): number | null {
+  return run.cpuMs.extract === null ? null : run.cpuMs.extract + run.cpuMs.transform + run.cpuMs.load;
+}
+
+function runRow(r: RunResult): string {
+  const queries = Object.entries(r.queries)
+    .map(([q, t]) => `${q} ${ms(t)}`)
+    .join("; ");
+  const steps = [
+    `${ms(r.extractMs)} [${cpu(r.cpuMs.extract)}] (${queries})`,
+    `${ms(r.transformMs)} [${cpu(r.cpuMs.transform)}]`,
+    `${ms(r.loadMs)} [${cpu(r.cpuMs.load)}]`,
+    `**${ms(r.totalMs)}** [${cpu(totalCpu(r))}]`,
+  ];
+  return `| ${r.round} | ${r.way} | ${steps.join(" | ")} | ${r.loaded.user} / ${r.loaded.prosthetic} |`;
 }
 
 function duration(msValue: number): string {
@@ -245,16 +315,11 @@ const file = appendResults("batch", "Batch (the seeds' Airflow way) benchmarks",
   "- ways: **seed** = the seed's extraction SQL (seed 01 §4.3) adapted as listed below; **oracle** = this project's reference SQL of the same marts (clickhouse/oracle), every column: the work our streaming marts do, as one batch",
   "- not included: Airflow's scheduler, task start-up and XCom writes (a DAG run costs at least this)",
   "",
+  "Wall time, CPU time in brackets (PostgreSQL backends + this process with its embedded ClickHouse: CPU time does not grow with the host's other work):",
+  "",
   "| round | way | extract, ms (per query) | transform, ms | load, ms | total, ms | rows loaded (user / prosthetic) |",
   "|---|---|---|---|---|---|---|",
-  ...runs.map(
-    (r) =>
-      `| ${r.round} | ${r.way} | ${ms(r.extractMs)} (${Object.entries(r.queries)
-        .map(([q, t]) => `${q} ${ms(t)}`)
-        .join(
-          "; ",
-        )}) | ${ms(r.transformMs)} | ${ms(r.loadMs)} | **${ms(r.totalMs)}** | ${r.loaded.user} / ${r.loaded.prosthetic} |`,
-  ),
+  ...runs.map(runRow),
   "",
   `Freshness bound of the batch: a change committed just after a run's extract read its table shows in the next run's marts, worst case = interval + run time; on average interval / 2 + run time. Ours (the streaming pipeline, not rerun here): ${
     ours
