@@ -426,8 +426,16 @@ describe("topics", () => {
       code: "DEAD_LETTER_NOT_FOUND",
     });
 
-    // A follower started before the replay sees the replayed record arrive.
-    const following = tail({ target: "payments", since: { kind: "latest" }, follow: true, limit: 1 });
+    // A follower started before the replay sees the replayed record arrive. It starts at the end offset
+    // of now, given explicitly: with `latest`, a follower slow to resolve it (a loaded host) started
+    // after the replayed record and waited forever.
+    expect(await topicRecordCount(run, paymentsTopic)).toBe(7);
+    const following = tail({
+      target: "payments",
+      since: { kind: "offset", offset: 7n },
+      follow: true,
+      limit: 1,
+    });
     const replayed = await replayDeadLetters(deps, dlqTopic, [{ partition: 0, offset: "1" }]);
     expect(replayed).toEqual([
       {
