@@ -83,7 +83,13 @@ describe("dead letters", () => {
         [Buffer.from("poison-b"), unknownSchema, "DECODE_UNKNOWN_SCHEMA", /schema id 999999 is unknown/],
         [Buffer.from("poison-c"), badAvro, "DECODE_BAD_AVRO", /Avro body does not match schema \d+/],
       ] as const) {
-        const [meta] = await producer.send({ topic, acks: -1, messages: [{ partition, key, value }] });
+        // A header of the record's own: the dead letter keeps it (dlq.source.header.<name>).
+        const headers = { "trace-id": `trace-${key.toString()}` };
+        const [meta] = await producer.send({
+          topic,
+          acks: -1,
+          messages: [{ partition, key, value, headers }],
+        });
         poison.push({ key, value, offset: String(meta?.baseOffset), code, reason });
       }
     } finally {
@@ -106,7 +112,7 @@ describe("dead letters", () => {
     for (const p of poison) {
       const letter = byKey.get(`${topic}:${partition}:${p.offset}`);
       expect(letter, `dead letter for offset ${p.offset}`).toBeDefined();
-      // The raw bytes are unchanged, the original key is kept in a header.
+      // The raw bytes are unchanged, the original key and headers are kept in headers.
       expect(letter?.value?.equals(p.value)).toBe(true);
       expect(letter?.headers).toMatchObject({
         "dlq.code": p.code,
@@ -114,6 +120,7 @@ describe("dead letters", () => {
         "dlq.source.partition": String(partition),
         "dlq.source.offset": p.offset,
         "dlq.source.key": p.key.toString(),
+        "dlq.source.header.trace-id": `trace-${p.key.toString()}`,
       });
       expect(letter?.headers["dlq.reason"]).toMatch(p.reason);
     }

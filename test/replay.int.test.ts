@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApiConfig } from "../api/config.js";
 import { startApi, type RunningApi } from "../api/start.js";
 import { createClickHouseClient } from "../clickhouse/client.js";
+import { HEARTBEAT_TABLE } from "../connectors/sources.js";
 import { ReplayError } from "../consumers/src/replay/errors.js";
+import { appliedPositions } from "../consumers/src/replay/positions.js";
 import { runReplay, type ReplayOptions, type ReplayResult } from "../consumers/src/replay/replay.js";
 import { databaseExists, shadowDatabase } from "../consumers/src/replay/run-state.js";
 import { withAdmin } from "./harness/cdc.js";
 import { TestIssuer } from "./harness/jwt-issuer.js";
 import {
+  endOffsets,
   openPipelineRun,
   pipelineLog,
   reconcileRun,
@@ -84,6 +87,16 @@ function reportTraffic() {
       await loop;
     },
   };
+}
+
+/** Every table of a database by name, with its uuid (an exchanged table takes the other's). */
+async function tableUuids(db: string): Promise<Map<string, string>> {
+  const result = await pr.clickhouse.query({
+    query: `SELECT name, toString(uuid) AS uuid FROM system.tables WHERE database = {db:String} ORDER BY name`,
+    query_params: { db },
+    format: "JSONEachRow",
+  });
+  return new Map((await result.json<{ name: string; uuid: string }>()).map((r) => [r.name, r.uuid]));
 }
 
 let nextPayment = 950_000_000;
@@ -185,6 +198,79 @@ describe("replay", () => {
       `replay: ${result.records} record(s) in ${result.replayMs} ms (${result.changesPerSecond}/s) of ${result.total} offsets; ` +
         `reconcile ${result.reconcileMs} ms; live writes held ${result.heldMs} ms; ` +
         `API ${requests.length} request(s), all 200, p99 ${p99.toFixed(0)} ms`,
+    );
+  }, 600_000);
+
+  it("--tables crm_payments rebuilds, reconciles and swaps the payment chain only", async () => {
+    const db = pr.database;
+    await waitForDrain(pr.run, pr.config.group, { pipelines: [live] });
+    await pr.clickhouse.command({
+      query: `ALTER TABLE ${db}.user_payment_monthly DELETE WHERE user_id % 2 = 0`,
+      clickhouse_settings: { mutations_sync: "2" },
+    });
+    const damaged = await reconcileRun(pr.run, pr.clickhouse, db);
+    expect(damaged.marts.filter((m) => m.differences.length > 0).map((m) => m.mart)).toEqual([
+      "report_user_monthly_metrics",
+    ]);
+    const uuids = await tableUuids(db);
+    // The live group's applied positions on the data topics (heartbeats go on being applied).
+    const dataPositions = async () =>
+      [...(await appliedPositions(pr.clickhouse, db, pr.config.group, false))].filter(
+        ([key]) => !key.includes(`.${HEARTBEAT_TABLE}:`),
+      );
+    const liveAt = await dataPositions();
+    const paymentsTopic = pr.run.topic("crm", "crm_payments");
+    const paymentOffsets = [...(await endOffsets(pr.run, [paymentsTopic])).values()].reduce(
+      (a, b) => a + b,
+      0n,
+    );
+
+    const log = pipelineLog("replay-tables");
+    const result = await runReplay({
+      clickhouse: pr.config.clickhouse,
+      consumer: pr.config,
+      oracle: { pg: pr.run.dbs.pg, crmDb: pr.run.dbs.crmDb, telemetryDb: pr.run.dbs.telemetryDb },
+      live: live.pipeline,
+      log: log.log,
+      tables: ["crm_payments"],
+    });
+
+    const chain = ["payment_changes", "user_payment_daily", "user_payment_monthly"];
+    expect(result.scope).toEqual({
+      requested: ["crm_payments"],
+      sources: ["crm_payments"],
+      tables: chain,
+      marts: ["report_user_monthly_metrics"],
+      inputs: ["dim_users", "user_subscription_monthly_deltas"],
+    });
+    // Exactly the payments topic was replayed (from its first offset: nothing was deleted by retention).
+    expect(BigInt(result.total)).toBe(paymentOffsets);
+    expect(result.resumed).toBe(false);
+    expect(result.reconcile).toEqual({
+      ok: true,
+      differenceCount: 0,
+      marts: [{ mart: "report_user_monthly_metrics", differences: 0 }],
+    });
+    expect(result.swapped).toEqual(chain);
+    expect(await databaseExists(pr.clickhouse, shadowDatabase(db))).toBe(false);
+
+    // The chain's tables are the shadow's now; every other table is untouched (same uuid).
+    const after = await tableUuids(db);
+    expect([...after.keys()]).toEqual([...uuids.keys()]);
+    expect([...after].filter(([name, uuid]) => uuids.get(name) !== uuid).map(([name]) => name)).toEqual(
+      chain,
+    );
+    // The live group's bookkeeping did not move: the swap put the chain at exactly its position.
+    expect(await dataPositions()).toEqual(liveAt);
+    expect((await reconcileRun(pr.run, pr.clickhouse, db)).differenceCount).toBe(0);
+
+    // And the live group goes on over the swapped chain.
+    await insertPayment("7.70");
+    await waitForDrain(pr.run, pr.config.group, { pipelines: [live] });
+    expect((await reconcileRun(pr.run, pr.clickhouse, db)).differenceCount).toBe(0);
+    console.log(
+      `replay --tables crm_payments: ${result.records} record(s) in ${result.replayMs} ms (${result.changesPerSecond}/s) ` +
+        `of ${result.total} offsets; reconcile ${result.reconcileMs} ms; live writes held ${result.heldMs} ms`,
     );
   }, 600_000);
 });

@@ -352,6 +352,8 @@ describe("topics", () => {
       value: garbage,
     };
     // A good record refused while the registry had lost its schema: replayable once that is fixed.
+    // Its own headers (Debezium's, if any, and two a producer set, one repeated) go back with it.
+    const ownHeaders = { ...original?.headers, "trace-id": "replay-test-1", hop: ["a", "b"] };
     const refused: DeadLetter = {
       code: "DECODE_UNKNOWN_SCHEMA",
       reason: "schema id 4 is unknown to the registry (404)",
@@ -360,6 +362,7 @@ describe("topics", () => {
       offset: "0",
       key: original?.key as Buffer,
       value: original?.value as Buffer,
+      headers: ownHeaders,
     };
     const producer = run.kafka.producer();
     await producer.connect();
@@ -407,7 +410,13 @@ describe("topics", () => {
               : ""),
           base64: original?.value?.toString("base64"),
         },
-        headers: {},
+        headers: {
+          ...Object.fromEntries(
+            Object.entries(original?.headers ?? {}).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+          ),
+          "trace-id": "cmVwbGF5LXRlc3QtMQ==",
+          hop: ["YQ==", "Yg=="],
+        },
       },
     ]);
 
@@ -417,8 +426,16 @@ describe("topics", () => {
       code: "DEAD_LETTER_NOT_FOUND",
     });
 
-    // A follower started before the replay sees the replayed record arrive.
-    const following = tail({ target: "payments", since: { kind: "latest" }, follow: true, limit: 1 });
+    // A follower started before the replay sees the replayed record arrive. It starts at the end offset
+    // of now, given explicitly: with `latest`, a follower slow to resolve it (a loaded host) started
+    // after the replayed record and waited forever.
+    expect(await topicRecordCount(run, paymentsTopic)).toBe(7);
+    const following = tail({
+      target: "payments",
+      since: { kind: "offset", offset: 7n },
+      follow: true,
+      limit: 1,
+    });
     const replayed = await replayDeadLetters(deps, dlqTopic, [{ partition: 0, offset: "1" }]);
     expect(replayed).toEqual([
       {
@@ -431,7 +448,13 @@ describe("topics", () => {
     const copy = (await readRaw(run, paymentsTopic, 8)).find((r) => r.offset === "7");
     expect(copy?.key?.equals(original?.key as Buffer)).toBe(true);
     expect(copy?.value?.equals(original?.value as Buffer)).toBe(true);
-    expect(copy?.headers).toEqual({ [REPLAYED_FROM_HEADER]: `${dlqTopic}:0:1` });
+    // The original key and headers, exactly (readRaw joins a repeated header's values with ",").
+    expect(copy?.headers).toEqual({
+      ...original?.headers,
+      "trace-id": "replay-test-1",
+      hop: "a,b",
+      [REPLAYED_FROM_HEADER]: `${dlqTopic}:0:1`,
+    });
     const [first] = await tail({ target: "payments", limit: 1 });
     expect(await tail({ target: "payments", since: { kind: "offset", offset: 7n } })).toEqual([
       { ...first, offset: "7" },

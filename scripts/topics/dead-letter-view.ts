@@ -1,10 +1,12 @@
 import type { IHeaders } from "kafkajs";
+import { SOURCE_HEADER_PREFIX } from "../../consumers/src/runtime/dead-letters.js";
 import { base64Preview, hexDump, hexPreview } from "./bytes-preview.js";
 
 /**
  * A dead letter as the consumers publish it (consumers/src/runtime/dead-letters.ts): the refused
  * record's value bytes untouched, its key in the header `dlq.source.key`, why in `dlq.code` and
- * `dlq.reason`, where from in `dlq.source.topic|partition|offset`.
+ * `dlq.reason`, where from in `dlq.source.topic|partition|offset`, its own headers as
+ * `dlq.source.header.<name>`.
  */
 export interface DeadLetterView {
   /** Where the letter is in the dead-letter topic (what `--replay --offsets` names). */
@@ -16,18 +18,22 @@ export interface DeadLetterView {
   /** The refused record's key and value bytes. */
   key: Buffer | null;
   value: Buffer | null;
-  /** The letter's other headers (not `dlq.*`), sent along on replay. */
-  headers: Record<string, Buffer>;
+  /**
+   * The refused record's own headers (from `dlq.source.header.*`, and any other non-`dlq.*` header),
+   * sent along on replay; a header repeated in the record is an array, in its order.
+   */
+  headers: Record<string, Buffer | Buffer[]>;
   /** Further copies of the same letter in the topic (a redone chunk publishes its letters again). */
   copies: number;
 }
 
-const asBuffer = (value: IHeaders[string]): Buffer | null => {
-  if (value === undefined) return null;
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined) return null;
-  return Buffer.isBuffer(first) ? first : Buffer.from(first);
-};
+const bytesOf = (value: string | Buffer): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(value));
+
+/** Every value of a header, in order (kafkajs gives an array when the name repeats). */
+const allBuffers = (value: IHeaders[string]): Buffer[] =>
+  value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(bytesOf);
+
+const asBuffer = (value: IHeaders[string]): Buffer | null => allBuffers(value)[0] ?? null;
 
 export function deadLetterView(
   partition: number,
@@ -36,10 +42,16 @@ export function deadLetterView(
   const headers = message.headers ?? {};
   const text = (name: string): string | null => asBuffer(headers[name])?.toString("utf8") ?? null;
   const sourcePartition = text("dlq.source.partition");
-  const other: Record<string, Buffer> = {};
+  const other: Record<string, Buffer | Buffer[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    const bytes = asBuffer(value);
-    if (!name.startsWith("dlq.") && bytes !== null) other[name] = bytes;
+    const original = name.startsWith(SOURCE_HEADER_PREFIX)
+      ? name.slice(SOURCE_HEADER_PREFIX.length)
+      : name.startsWith("dlq.")
+        ? null
+        : name;
+    const values = allBuffers(value);
+    if (original === null || values.length === 0) continue;
+    other[original] = values.length === 1 ? (values[0] as Buffer) : values;
   }
   return {
     partition,
@@ -80,7 +92,12 @@ export function deadLetterJson(letter: DeadLetterView) {
             hex: hexPreview(letter.value, 64),
             base64: letter.value.toString("base64"),
           },
-    headers: Object.fromEntries(Object.entries(letter.headers).map(([k, v]) => [k, v.toString("base64")])),
+    headers: Object.fromEntries(
+      Object.entries(letter.headers).map(([k, v]) => [
+        k,
+        Array.isArray(v) ? v.map((b) => b.toString("base64")) : v.toString("base64"),
+      ]),
+    ),
   };
 }
 

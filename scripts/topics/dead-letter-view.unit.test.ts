@@ -15,12 +15,15 @@ const message = {
     "dlq.source.partition": Buffer.from("0"),
     "dlq.source.offset": Buffer.from("41"),
     "dlq.source.key": Buffer.from([0, 0, 0, 0, 3, 0x82, 0x01]),
+    "dlq.source.header.trace-id": Buffer.from("t-1"),
+    "dlq.source.header.dlq.code": Buffer.from("the record's own"),
+    "dlq.source.header.hop": [Buffer.from("a"), Buffer.from("b")],
     trace: "abc",
   },
 };
 
 describe("deadLetterView", () => {
-  it("reads the consumers' dlq.* headers and keeps other headers for replay", () => {
+  it("reads the consumers' dlq.* headers and keeps the record's own headers (repeated ones in order) for replay", () => {
     const letter = deadLetterView(0, message);
     expect(letter).toEqual({
       partition: 0,
@@ -30,7 +33,12 @@ describe("deadLetterView", () => {
       source: { topic: "p.crm.crm_payments", partition: 0, offset: "41" },
       key: Buffer.from([0, 0, 0, 0, 3, 0x82, 0x01]),
       value,
-      headers: { trace: Buffer.from("abc") },
+      headers: {
+        "trace-id": Buffer.from("t-1"),
+        "dlq.code": Buffer.from("the record's own"),
+        hop: [Buffer.from("a"), Buffer.from("b")],
+        trace: Buffer.from("abc"),
+      },
       copies: 0,
     });
     expect(sourceIdentity(letter)).toBe("p.crm.crm_payments:0:41");
@@ -65,7 +73,12 @@ describe("deadLetterView", () => {
         hex: "00 00 00 00 04 41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50 51 52 53 54 55 56 57 58 59 5a",
         base64: "AAAAAARBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWg==",
       },
-      headers: { trace: "YWJj" },
+      headers: {
+        "trace-id": "dC0x",
+        "dlq.code": "dGhlIHJlY29yZCdzIG93bg==",
+        hop: ["YQ==", "Yg=="],
+        trace: "YWJj",
+      },
     });
     expect(formatDeadLetterText(letter)).toEqual([
       "0:12  [DECODE_BAD_AVRO] Avro body does not match schema 4: truncated",

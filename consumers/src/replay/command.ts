@@ -6,6 +6,7 @@ import type { PgConnection } from "../reconcile/index.js";
 import { ReplayError } from "./errors.js";
 import { parseFrom } from "./positions.js";
 import { runReplay, type ReplayProgress } from "./replay.js";
+import { parseTables } from "./scope.js";
 
 export interface ReplayCommandConfig {
   clickhouse: ClickHouseOptions;
@@ -17,8 +18,17 @@ export interface ReplayCommandConfig {
 
 type Lazy<T> = () => T | Promise<T>;
 
-/** One cli-progress bar on stderr (on a terminal): offsets replayed, rate and ETA, the phase. */
-function progressBar(enabled: boolean) {
+/**
+ * Progress on stderr: one cli-progress bar (on a terminal: offsets replayed, rate and ETA, the phase),
+ * or with `--json` one JSON line per report, `{"progress":{"phase","done","total"}}`, for scripts.
+ */
+function progressBar(enabled: boolean, json: boolean) {
+  if (json) {
+    return {
+      update: (p: ReplayProgress) => void process.stderr.write(`${JSON.stringify({ progress: p })}\n`),
+      stop: () => undefined,
+    };
+  }
   if (!enabled || !process.stderr.isTTY)
     return { update: (_p: ReplayProgress) => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
@@ -47,9 +57,10 @@ function progressBar(enabled: boolean) {
 }
 
 /**
- * `replay [--from earliest|<ISO time>] [--force] [--restart] [--json]`: rebuilds the marts from Kafka
- * into `<database>_shadow`, reconciles it, swaps it in (docs/replay.md). Exit 0 swapped, 1 differences
- * or failure (nothing swapped; a rerun resumes), 2 usage. In the embedded default it opens the data
+ * `replay [--from earliest|<ISO time>] [--tables t1,t2] [--force] [--restart] [--json]`: rebuilds the
+ * marts (or what the named source tables feed) from Kafka into `<database>_shadow`, reconciles it,
+ * swaps it in (docs/replay.md). Exit 0 swapped, 1 differences or failure (nothing swapped; a rerun
+ * resumes), 2 usage. In the embedded default it opens the data
  * directory itself, so the consumers must not run on it (inside `npm start`, send SIGUSR2 instead).
  */
 export function registerReplayCommand(program: Command, config: Lazy<ReplayCommandConfig>): Command {
@@ -59,49 +70,59 @@ export function registerReplayCommand(program: Command, config: Lazy<ReplayComma
       "rebuild the marts from Kafka into a shadow database, reconcile it, then swap it in atomically",
     )
     .option("--from <position>", "earliest, or an ISO time (the first record at or after it)", "earliest")
+    .option(
+      "--tables <tables>",
+      "only these source tables (comma-separated, e.g. crm_payments) and what they feed: rebuild, reconcile and swap that",
+    )
     .option("--force", "swap even when the shadow differs from the oracle")
     .option("--restart", "drop the shadow of an interrupted run instead of resuming it")
-    .option("--json", "print a JSON summary on stdout (no progress bar)")
-    .action(async (opts: { from: string; force?: boolean; restart?: boolean; json?: boolean }) => {
-      const cfg = await config();
-      const bar = progressBar(!opts.json);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      try {
-        parseFrom(opts.from); // a usage error before any data directory is opened
-        const result = await runReplay({
-          clickhouse: cfg.clickhouse,
-          consumer: { ...cfg.consumer, clickhouse: cfg.clickhouse },
-          oracle: { pg: cfg.pg, crmDb: cfg.crmDb, telemetryDb: cfg.telemetryDb },
-          from: opts.from === "earliest" ? undefined : opts.from,
-          force: opts.force,
-          restart: opts.restart,
-          signal: abort.signal,
-          log: (line) => process.stderr.write(`${line}\n`),
-          onProgress: (p) => bar.update(p),
-        });
-        bar.stop();
-        process.stdout.write(
-          opts.json
-            ? `${JSON.stringify({ ok: true, ...result }, null, 2)}\n`
-            : `replay ${result.runId}: ${result.records} record(s) at ${result.changesPerSecond}/s, ` +
-                `reconciled (${result.reconcile.differenceCount} differences), ${result.swapped.length} table(s) swapped\n`,
-        );
-      } catch (error) {
-        bar.stop();
-        if (!(error instanceof ReplayError)) throw error;
-        process.stdout.write(
-          opts.json
-            ? `${JSON.stringify({ ok: false, code: error.code, message: error.message }, null, 2)}\n`
-            : "",
-        );
-        process.stderr.write(`replay [${error.code}]: ${error.message}\n`);
-        process.exitCode = error.usage ? 2 : 1;
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
-    });
+    .option("--json", "print a JSON summary on stdout, progress as JSON lines on stderr (no bar)")
+    .action(
+      async (opts: { from: string; tables?: string; force?: boolean; restart?: boolean; json?: boolean }) => {
+        const bar = progressBar(!opts.json, opts.json === true);
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        try {
+          // Usage errors before any data directory is opened.
+          parseFrom(opts.from);
+          const tables = opts.tables === undefined ? undefined : parseTables(opts.tables);
+          const cfg = await config();
+          const result = await runReplay({
+            clickhouse: cfg.clickhouse,
+            consumer: { ...cfg.consumer, clickhouse: cfg.clickhouse },
+            oracle: { pg: cfg.pg, crmDb: cfg.crmDb, telemetryDb: cfg.telemetryDb },
+            from: opts.from === "earliest" ? undefined : opts.from,
+            tables,
+            force: opts.force,
+            restart: opts.restart,
+            signal: abort.signal,
+            log: (line) => process.stderr.write(`${line}\n`),
+            onProgress: (p) => bar.update(p),
+          });
+          bar.stop();
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify({ ok: true, ...result }, null, 2)}\n`
+              : `replay ${result.runId}${result.scope ? ` of ${result.scope.sources.join(",")}` : ""}: ` +
+                  `${result.records} record(s) at ${result.changesPerSecond}/s, ` +
+                  `reconciled (${result.reconcile.differenceCount} differences), ${result.swapped.length} table(s) swapped\n`,
+          );
+        } catch (error) {
+          bar.stop();
+          if (!(error instanceof ReplayError)) throw error;
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify({ ok: false, code: error.code, message: error.message }, null, 2)}\n`
+              : "",
+          );
+          process.stderr.write(`replay [${error.code}]: ${error.message}\n`);
+          process.exitCode = error.usage ? 2 : 1;
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        }
+      },
+    );
 }

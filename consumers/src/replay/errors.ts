@@ -5,6 +5,7 @@
 export type ReplayErrorCode =
   | "REPLAY_ABORTED"
   | "REPLAY_BAD_FROM"
+  | "REPLAY_UNKNOWN_TABLE"
   | "REPLAY_OTHER_RUN"
   | "REPLAY_DIFFERENCES"
   | "REPLAY_LIVE_MOVED"
@@ -12,7 +13,7 @@ export type ReplayErrorCode =
   | "REPLAY_TIMEOUT"
   | "REPLAY_TABLES_MISMATCH";
 
-const USAGE_CODES = new Set<ReplayErrorCode>(["REPLAY_BAD_FROM", "REPLAY_OTHER_RUN"]);
+const USAGE_CODES = new Set<ReplayErrorCode>(["REPLAY_BAD_FROM", "REPLAY_UNKNOWN_TABLE", "REPLAY_OTHER_RUN"]);
 
 export class ReplayError extends Error {
   constructor(

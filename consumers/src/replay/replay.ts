@@ -6,6 +6,7 @@ import { createClickHouseClient, type ClickHouseOptions } from "../../../clickho
 import { migrate } from "../../../clickhouse/migrate.js";
 import { HEARTBEAT_TABLE } from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
+import { parseTopicTable } from "../mapping/map-change.js";
 import { reconcile, type PgConnection, type ReconcileResult } from "../reconcile/index.js";
 import { RecordDecoder } from "../runtime/decode.js";
 import { kafkaLogCreator } from "../runtime/kafka-log.js";
@@ -31,7 +32,9 @@ import {
   type PartitionSpan,
   type ReplayRun,
 } from "./run-state.js";
-import { exchangeStatement, swappedTables, tablesOf } from "./swap.js";
+import { readCatalogue } from "./catalogue.js";
+import { replayScope, type ReplayScope } from "./scope.js";
+import { copyTables, exchangeStatement, swappedTables, tablesOf } from "./swap.js";
 
 export type ReplayPhase = "replay" | "reconcile" | "catch-up" | "swap";
 
@@ -51,6 +54,12 @@ export interface ReplayOptions {
   oracle: { pg: PgConnection; crmDb: string; telemetryDb: string };
   /** `earliest` (default) or an ISO time. */
   from?: string;
+  /**
+   * Replay only these source tables (validated names, scope.ts parseTables) and what they feed: the
+   * closure is rebuilt, reconciled and swapped, nothing else (docs/replay.md "Some tables").
+   * Unset: every table.
+   */
+  tables?: readonly string[];
   /** Swap even when the shadow differs from the oracle. */
   force?: boolean;
   /** Drop a shadow left by an earlier run instead of resuming it. */
@@ -87,11 +96,30 @@ export interface ReplayResult {
   heldMs: number;
   reconcile: { ok: boolean; differenceCount: number; marts: { mart: string; differences: number }[] };
   swapped: string[];
+  /** What a `--tables` run covered (null: every table). */
+  scope: ReplayScope | null;
 }
 
 const POLL_MS = 250;
 
 const isDataTopic = (topic: string): boolean => !topic.endsWith(`.${HEARTBEAT_TABLE}`);
+
+/** The topics a run replays: every data topic, or those of its scope's source tables. */
+const replayedTopic =
+  (scope: ReplayScope | null) =>
+  (topic: string): boolean =>
+    isDataTopic(topic) && (scope === null || scope.sources.includes(parseTopicTable(topic).table));
+
+async function scopeOf(
+  client: ClickHouseClient,
+  database: string,
+  tables: readonly string[] | null,
+): Promise<ReplayScope | null> {
+  return tables === null ? null : replayScope(await readCatalogue(client, database), tables);
+}
+
+const sameTables = (a: readonly string[] | null, b: readonly string[] | null): boolean =>
+  (a === null ? "*" : [...a].sort().join()) === (b === null ? "*" : [...b].sort().join());
 
 function boundsOf(spans: readonly PartitionSpan[]): Map<string, bigint> {
   return new Map(spans.map((s) => [partitionKey(s.topic, s.partition), s.bound]));
@@ -128,7 +156,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   });
   try {
     const { run, resumed } = await openRun(client, kafka, options, shadow);
-    return await replayRun(client, kafka, options, shadow, run, resumed);
+    const scope = await scopeOf(client, options.clickhouse.database, run.tables);
+    if (scope) {
+      log(
+        `replaying ${scope.sources.join(", ")} (asked: ${scope.requested.join(", ")}): rebuilding ` +
+          `${scope.tables.join(", ")}; reconciling ${scope.marts.join(", ")}`,
+      );
+    }
+    return await replayRun(client, kafka, options, shadow, run, resumed, scope);
   } finally {
     await client.close();
   }
@@ -156,16 +191,26 @@ async function openRun(
             "rerun without --from to resume it, or with --restart to start over",
         );
       }
+      if (options.tables !== undefined && !sameTables(existing.tables, options.tables)) {
+        throw new ReplayError(
+          "REPLAY_OTHER_RUN",
+          `${shadow} holds an interrupted replay of ${existing.tables?.join(",") ?? "every table"}, ` +
+            `not ${options.tables.join(",")}: rerun without --tables to resume it, or with --restart to start over`,
+        );
+      }
       log(`resuming replay ${existing.runId} into ${shadow} (group ${existing.group})`);
       return { run: existing, resumed: true };
     }
   }
   await migrate(client, shadow);
+  const tables = options.tables === undefined ? null : [...options.tables];
+  const replays = replayedTopic(await scopeOf(client, options.clickhouse.database, tables));
   const topics = sourceTopics(consumer.topicPrefix);
   const runId = randomBytes(4).toString("hex");
   const group = `${consumer.group}-replay-${runId}`;
-  const { starts, bounds } = await withAdmin(kafka, async (admin) => ({
+  const { starts, ends, bounds } = await withAdmin(kafka, async (admin) => ({
     starts: await startOffsets(admin, topics, from),
+    ends: await endOffsets(admin, topics),
     // With the live pipeline in this process: the end offsets now (it keeps going; the shadow catches
     // up to it before the swap). Without: the live group's position, which nothing moves meanwhile.
     bounds: options.live
@@ -177,9 +222,13 @@ async function openRun(
       key.slice(0, key.lastIndexOf(":")),
       Number(key.slice(key.lastIndexOf(":") + 1)),
     ];
-    // Heartbeat topics carry no rows: the shadow skips them (freshness stays the live group's).
-    const bound = isDataTopic(topic) ? (bounds.get(key) ?? 0n) : 0n;
-    return { topic, partition, start, bound };
+    // Heartbeat topics carry no rows: the shadow skips them (freshness stays the live group's). So
+    // does a partial replay the topics outside its scope: it starts them at their end (nothing old
+    // is fetched) and applies nothing of them.
+    if (!replays(topic)) {
+      return { topic, partition, start: isDataTopic(topic) ? (ends.get(key) ?? start) : start, bound: 0n };
+    }
+    return { topic, partition, start, bound: bounds.get(key) ?? 0n };
   });
   // The group starts at the spans' starts; one topic at a time (kafkajs sets offsets through a
   // consumer of the group, and a group with a member refuses the next one).
@@ -194,7 +243,7 @@ async function openRun(
       });
     }
   });
-  const run: ReplayRun = { runId, group, from: formatFrom(from), spans };
+  const run: ReplayRun = { runId, group, from: formatFrom(from), tables, spans };
   await recordRun(client, shadow, run);
   log(
     `replay ${runId}: ${shadow} from ${run.from} as group ${group}, ${replayProgress(spans, new Map()).total} offsets`,
@@ -209,8 +258,10 @@ async function replayRun(
   shadow: string,
   run: ReplayRun,
   resumed: boolean,
+  scope: ReplayScope | null,
 ): Promise<ReplayResult> {
   const { consumer, log, live } = options;
+  const replays = replayedTopic(scope);
   const pipeline = new MartsPipeline({
     config: { ...consumer, group: run.group, clickhouse: { ...options.clickhouse, database: shadow } },
     kafka,
@@ -239,7 +290,7 @@ async function replayRun(
   const spansTo = (positions: ReadonlyMap<string, bigint>): PartitionSpan[] =>
     run.spans.map((s) => ({
       ...s,
-      bound: isDataTopic(s.topic) ? (positions.get(spanKey(s.topic, s.partition)) ?? 0n) : 0n,
+      bound: replays(s.topic) ? (positions.get(spanKey(s.topic, s.partition)) ?? 0n) : 0n,
     }));
   /** Waits for the live group to pass the run's bounds, then brings the shadow to its position. */
   const caughtUpToLive = async (spans: readonly PartitionSpan[]): Promise<PartitionSpan[]> => {
@@ -252,7 +303,12 @@ async function replayRun(
     return target;
   };
   const started = performance.now();
+  const liveDb = options.clickhouse.database;
   try {
+    // A partial replay's inputs (tables a rebuilt view or a reconciled mart reads, that it does not
+    // rebuild) are in the shadow as they are live: before the replay for the views, again before
+    // the reconcile for the marts. They are never swapped.
+    if (scope) await copyTables(client, liveDb, shadow, scope.inputs);
     await pipeline.start();
     await untilReached("replay", run.spans);
     const replayMs = performance.now() - started;
@@ -267,9 +323,11 @@ async function replayRun(
 
     options.onProgress?.({ phase: "reconcile", ...replayProgress(liveNow, await shadowAt()) });
     const reconcileStarted = performance.now();
+    if (scope) await copyTables(client, liveDb, shadow, scope.inputs);
     const checked = await reconcile({
       ch: { client, database: shadow },
       ...options.oracle,
+      ...(scope ? { marts: scope.marts } : {}),
     });
     const reconcileMs = performance.now() - reconcileStarted;
     log(
@@ -310,7 +368,7 @@ async function replayRun(
       }
       await stopPipeline();
       options.onProgress?.({ phase: "swap", ...replayProgress(target, await shadowAt()) });
-      swapped = await swap(client, options, shadow);
+      swapped = await swap(client, options, shadow, scope);
     } finally {
       release();
     }
@@ -336,6 +394,7 @@ async function replayRun(
       heldMs: Math.round(heldMs),
       reconcile: summary(checked),
       swapped,
+      scope,
     };
   } finally {
     await stopPipeline();
@@ -378,14 +437,22 @@ async function waitForLive(
  * live pipeline's listeners (the API's report cache and live stream) that everything changed,
  * before and after, as a reset does.
  */
-async function swap(client: ClickHouseClient, options: ReplayOptions, shadow: string): Promise<string[]> {
+async function swap(
+  client: ClickHouseClient,
+  options: ReplayOptions,
+  shadow: string,
+  scope: ReplayScope | null,
+): Promise<string[]> {
   const liveDb = options.clickhouse.database;
-  const tables = swappedTables(await tablesOf(client, liveDb));
+  const all = swappedTables(await tablesOf(client, liveDb));
   const shadowTables = swappedTables(await tablesOf(client, shadow));
-  if (tables.join() !== shadowTables.join()) {
+  // A partial replay exchanges its rebuilt tables only; source_resets stays (it holds every source
+  // table's resets, and the live group applied the same ones from the same records).
+  const tables = scope ? all.filter((t) => scope.tables.includes(t)) : all;
+  if (all.join() !== shadowTables.join() || (scope && tables.length !== scope.tables.length)) {
     throw new ReplayError(
       "REPLAY_TABLES_MISMATCH",
-      `${liveDb} and ${shadow} hold different tables (${tables.join(", ")} vs ${shadowTables.join(", ")}): ` +
+      `${liveDb} and ${shadow} hold different tables (${all.join(", ")} vs ${shadowTables.join(", ")}): ` +
         `run \`npm run migrate\` on ${liveDb}, then rerun`,
     );
   }

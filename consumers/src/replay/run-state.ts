@@ -21,6 +21,8 @@ export interface ReplayRun {
   group: string;
   /** `earliest` or an ISO time. */
   from: string;
+  /** The source tables named by `--tables` (the closure is derived from them); null: every table. */
+  tables: string[] | null;
   spans: PartitionSpan[];
 }
 
@@ -41,8 +43,13 @@ async function ensureRunTable(client: ClickHouseClient, shadow: string): Promise
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${assertDatabaseName(shadow)}.${REPLAY_RUN_TABLE}
       (run_id String, replay_group String, from_position String, spans String,
+       source_tables String DEFAULT '',
        created_at DateTime64(3, 'UTC') DEFAULT now64(3, 'UTC'))
       ENGINE = MergeTree ORDER BY run_id`,
+  });
+  // A shadow left by a replay from before --tables existed: every table.
+  await client.command({
+    query: `ALTER TABLE ${assertDatabaseName(shadow)}.${REPLAY_RUN_TABLE} ADD COLUMN IF NOT EXISTS source_tables String DEFAULT ''`,
   });
 }
 
@@ -50,7 +57,7 @@ async function ensureRunTable(client: ClickHouseClient, shadow: string): Promise
 export async function readRun(client: ClickHouseClient, shadow: string): Promise<ReplayRun | undefined> {
   await ensureRunTable(client, shadow);
   const result = await client.query({
-    query: `SELECT run_id, replay_group, from_position, spans
+    query: `SELECT run_id, replay_group, from_position, spans, source_tables
             FROM ${assertDatabaseName(shadow)}.${REPLAY_RUN_TABLE} ORDER BY created_at LIMIT 1`,
     format: "JSONEachRow",
   });
@@ -59,12 +66,14 @@ export async function readRun(client: ClickHouseClient, shadow: string): Promise
     replay_group: string;
     from_position: string;
     spans: string;
+    source_tables: string;
   }>();
   if (!row) return undefined;
   const spans = (
     JSON.parse(row.spans) as { topic: string; partition: number; start: string; bound: string }[]
   ).map((s) => ({ topic: s.topic, partition: s.partition, start: BigInt(s.start), bound: BigInt(s.bound) }));
-  return { runId: row.run_id, group: row.replay_group, from: row.from_position, spans };
+  const tables = row.source_tables === "" ? null : (JSON.parse(row.source_tables) as string[]);
+  return { runId: row.run_id, group: row.replay_group, from: row.from_position, tables, spans };
 }
 
 export async function recordRun(client: ClickHouseClient, shadow: string, run: ReplayRun): Promise<void> {
@@ -77,6 +86,7 @@ export async function recordRun(client: ClickHouseClient, shadow: string, run: R
         run_id: run.runId,
         replay_group: run.group,
         from_position: run.from,
+        source_tables: run.tables === null ? "" : JSON.stringify(run.tables),
         spans: JSON.stringify(
           run.spans.map((s) => ({ ...s, start: s.start.toString(), bound: s.bound.toString() })),
         ),

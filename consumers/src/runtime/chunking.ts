@@ -1,3 +1,5 @@
+import type { IHeaders } from "kafkajs";
+
 /**
  * Which buffered records of one partition form the next chunk. Pure, so the rules are unit-tested:
  * - an open intent from a previous run (`forcedLast`) must be redone as exactly the same range, so
@@ -11,6 +13,8 @@ export interface BufferedRecord {
   offset: bigint;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's Kafka headers, kept for a dead letter (replayed with them: scripts/topics/dlq.ts). */
+  headers?: IHeaders;
   receivedAt: number;
 }
 

@@ -1,9 +1,10 @@
-import type { Producer } from "kafkajs";
+import type { IHeaders, Producer } from "kafkajs";
 
 /**
  * A record that can never be applied, with why and where it came from. Published to the dead-letter
  * topic keyed by `topic:partition:offset` (a redone chunk republishes the same key: readers dedupe
- * on it), with the original key and value bytes untouched.
+ * on it), with the original key, value and headers untouched: the key in `dlq.source.key`, each
+ * header `h` as `dlq.source.header.h` (so an original header can never be taken for a `dlq.*` one).
  */
 export interface DeadLetter {
   code: string;
@@ -13,7 +14,12 @@ export interface DeadLetter {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's own Kafka headers. */
+  headers?: IHeaders;
 }
+
+/** Prefix of a dead letter's headers that carry the original record's headers. */
+export const SOURCE_HEADER_PREFIX = "dlq.source.header.";
 
 export const deadLetterKey = (letter: Pick<DeadLetter, "topic" | "partition" | "offset">): string =>
   `${letter.topic}:${letter.partition}:${letter.offset}`;
@@ -37,6 +43,11 @@ export async function publishDeadLetters(
         "dlq.source.partition": String(letter.partition),
         "dlq.source.offset": letter.offset,
         ...(letter.key ? { "dlq.source.key": letter.key } : {}),
+        ...Object.fromEntries(
+          Object.entries(letter.headers ?? {})
+            .filter(([, value]) => value !== undefined)
+            .map(([name, value]) => [`${SOURCE_HEADER_PREFIX}${name}`, value]),
+        ),
       },
     })),
   });

@@ -464,7 +464,13 @@ export class MartsPipeline {
         below ||= state.nextOffset !== undefined && offset < state.nextOffset;
         continue;
       }
-      state.records.push({ offset, key: message.key, value: message.value, receivedAt: now });
+      state.records.push({
+        offset,
+        key: message.key,
+        value: message.value,
+        headers: message.headers,
+        receivedAt: now,
+      });
     }
     if (history.length && !(await this.readHistory(state, history, going))) return;
     // The re-read reached the resume position with nothing after it yet (an idle partition): the
@@ -654,6 +660,7 @@ export class MartsPipeline {
           offset: record.offset.toString(),
           key: record.key,
           value: record.value,
+          headers: record.headers ?? {},
         });
       }
     }

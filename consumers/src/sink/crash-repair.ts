@@ -40,7 +40,7 @@ export const CHANGE_TABLES: readonly TargetTable[] = targetTables.filter(
 
 const MONTH_PARTITION = /^toYYYYMM\(\w+\)$/;
 
-interface TableInfo {
+export interface TableInfo {
   name: string;
   engine: string;
   partitionKey: string;
@@ -76,7 +76,7 @@ export interface RepairSummary {
   ms: number;
 }
 
-async function tableInfos(client: ClickHouseClient, db: string): Promise<Map<string, TableInfo>> {
+export async function tableInfos(client: ClickHouseClient, db: string): Promise<Map<string, TableInfo>> {
   const result = await client.query({
     query: `SELECT name, engine, partition_key, dependencies_table, as_select, create_table_query
             FROM system.tables WHERE database = {db:String}`,
@@ -106,7 +106,7 @@ async function tableInfos(client: ClickHouseClient, db: string): Promise<Map<str
   );
 }
 
-function viewTarget(db: string, view: TableInfo): string {
+export function viewTarget(db: string, view: TableInfo): string {
   const match = new RegExp(`\\bTO\\s+\`?${db}\`?\\.\`?(\\w+)\`?`).exec(view.createQuery);
   if (!match?.[1]) {
     throw new ConsumerError(
