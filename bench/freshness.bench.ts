@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -28,6 +29,7 @@ import { appendResults, machineLine } from "./results-file.js";
  * returned. Also: the poll answers' latency, peak RSS (VmHWM, reset per rate) and CPU seconds of the
  * all-in-one process, simulate's achieved rate and the consumers' applied records/s.
  * Results: bench/results/freshness-<date>.md and a JSON file beside it with every sample.
+ * Needs the native stack; from a git worktree, BIONICPRO_STATE_DIR names the checkout's .state that runs it.
  */
 const { values } = parseArgs({
   options: {
@@ -63,6 +65,9 @@ const apiPort = positive("api-port", values["api-port"]);
 
 const log = (line: string): void => console.log(`[bench:freshness] ${new Date().toISOString()} ${line}`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const tenths = (ms: number): number => Math.round(ms * 10) / 10;
+/** Reads of the report before each rate's stream starts. */
+const IDLE_POLLS = 50;
 
 const env = allInOneEnv(FRESHNESS_NAME, { apiPort, cache: true });
 const stack = loadStackConfig(env);
@@ -153,20 +158,23 @@ async function crmQuery<R extends pg.QueryResultRow>(sql: string, params: unknow
   }
 }
 
-/** The probe user's month total through the API, and how long the request took. */
-async function readTotal(month: string): Promise<{ total: string; ms: number }> {
+/** The probe user's month total through the API, the report's lag_seconds and how long the request took. */
+async function readTotal(month: string): Promise<{ total: string; lagS: number | null; ms: number }> {
   const token = await passwordGrant(DEMO_USERS.support1.username, DEMO_USERS.support1.password);
   const started = performance.now();
   const response = await fetch(`${url}/reports/user/${probeUser}?month=${month}`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  const body = (await response.json()) as { financial?: { total_payments?: string } };
+  const body = (await response.json()) as {
+    financial?: { total_payments?: string };
+    lag_seconds?: number | null;
+  };
   const ms = performance.now() - started;
   const total = body.financial?.total_payments;
   if (response.status !== 200 || total === undefined) {
     throw new Error(`GET /reports/user/${probeUser} answered ${response.status}: ${JSON.stringify(body)}`);
   }
-  return { total, ms };
+  return { total, lagS: body.lag_seconds ?? null, ms };
 }
 
 /** PostgreSQL's sum of the probe user's payments in the month (what the report must show when drained). */
@@ -262,13 +270,18 @@ interface RateResult {
   unseen: number;
   wentBack: number;
   freshness: Distribution;
+  idlePolls: Distribution;
   polls: Distribution;
+  /** lag_seconds of the reports the polls read during the stream (the marts' own view of their lag). */
+  reportLagS: Distribution;
   pollErrors: number;
   peakRssMiB: number;
   peakRssReset: boolean;
   cpuS: number;
   cpuPerMillion: number;
   streamS: number;
+  /** The host's 1-minute load average when the stream started and when it stopped. */
+  load: [number, number];
   drainS: number;
   samples: number[];
 }
@@ -277,10 +290,17 @@ interface RateResult {
 async function measureRate(app: App, rate: number, month: string, firstProbe: number): Promise<RateResult> {
   const base = await waitDrained(app, month, `before ${rate}/s`);
   const ledger = new ProbeLedger(base.total);
+  // The same read before the stream: what a poll costs on this host with nothing to apply.
+  const idleTimes: number[] = [];
+  for (let n = 0; n < IDLE_POLLS; n += 1) {
+    idleTimes.push((await readTotal(month)).ms);
+    await sleep(pollMs);
+  }
   const peakRssReset = resetPeakRss(app.pid);
   const cpu0 = cpuSeconds(app.pid);
   const records0 = (await consumerHealth())?.records ?? 0;
   const streamStarted = Date.now();
+  const loadAtStart = os.loadavg()[0] as number;
   log(
     `simulate --rate ${rate}: ${warmupS} s warm-up, then ${seconds} s of probes (base total ${base.total})`,
   );
@@ -303,6 +323,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     crm.on("error", () => undefined);
     await crm.connect();
     const pollTimes: number[] = [];
+    const reportLags: number[] = [];
     let pollErrors = 0;
     let committing = true;
     let lastCommitAt = Date.now();
@@ -311,8 +332,9 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     const poller = (async () => {
       while (committing || (ledger.outstanding > 0 && Date.now() - lastCommitAt < probeTimeoutMs)) {
         try {
-          const { total, ms } = await readTotal(month);
+          const { total, lagS, ms } = await readTotal(month);
           pollTimes.push(ms);
+          if (lagS !== null) reportLags.push(lagS);
           ledger.observe(total, Date.now());
         } catch (error) {
           if ((error as Error).message.startsWith("month total")) throw error;
@@ -357,6 +379,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     if (failure) throw failure;
     const streamS = (Date.now() - streamStarted) / 1000;
     const summary = await simulation.stop();
+    const loadAtEnd = os.loadavg()[0] as number;
     const cpuS = cpuSeconds(app.pid) - cpu0;
     const peakRssMiB = statusMiB(app.pid, "VmHWM");
     const records1 = (await consumerHealth())?.records ?? 0;
@@ -371,20 +394,24 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
       unseen: ledger.outstanding,
       wentBack: ledger.wentBack,
       freshness: distribution(samples),
-      polls: distribution(pollTimes.map((ms) => Math.round(ms * 10) / 10)),
+      idlePolls: distribution(idleTimes.map(tenths)),
+      polls: distribution(pollTimes.map(tenths)),
+      reportLagS: distribution(reportLags),
       pollErrors,
       peakRssMiB,
       peakRssReset,
       cpuS,
       cpuPerMillion: records1 > records0 ? (cpuS / (records1 - records0)) * 1e6 : Number.NaN,
       streamS,
+      load: [loadAtStart, loadAtEnd],
       drainS: drained.seconds,
       samples,
     };
     log(
       `${rate}/s (simulate achieved ${summary?.rate.toFixed(0) ?? "?"}/s, applied ${appliedPerS.toFixed(0)} records/s): ` +
         `freshness p50 ${result.freshness.p50} ms, p95 ${result.freshness.p95} ms, p99 ${result.freshness.p99} ms, max ${result.freshness.max} ms ` +
-        `over ${result.freshness.n} probes (${result.unseen} not seen); polls p50 ${result.polls.p50} ms, p99 ${result.polls.p99} ms; ` +
+        `over ${result.freshness.n} probes (${result.unseen} not seen); polls p50 ${result.polls.p50} ms, p99 ${result.polls.p99} ms ` +
+        `(idle ${result.idlePolls.p50} / ${result.idlePolls.p99} ms); report lag_seconds p50 ${result.reportLagS.p50}, max ${result.reportLagS.max}; ` +
         `peak RSS ${peakRssMiB} MiB, ${cpuS.toFixed(0)} CPU s; drained ${drained.seconds.toFixed(0)} s after`,
     );
     return result;
@@ -412,25 +439,36 @@ try {
 }
 
 const target = (rate: number): number | undefined => (rate <= 1000 ? 1000 : rate <= 5000 ? 2000 : undefined);
+const simulated = (r: RateResult): string =>
+  r.simulate
+    ? `${r.simulate.rate.toFixed(0)}/s (${r.simulate.total} changes in ${r.simulate.seconds.toFixed(0)} s)`
+    : "?";
+const args = process.argv.slice(2).join(" ");
 const now = new Date();
 const file = appendResults("freshness", "Freshness through the reports API", `Run ${now.toISOString()}`, [
-  `- command: \`npm run bench:freshness -- ${process.argv.slice(2).join(" ")}\` (bench/freshness.bench.ts)`,
+  `- command: \`npm run bench:freshness${args ? ` -- ${args}` : ""}\` (bench/freshness.bench.ts)`,
   `- machine: ${machineLine()}; shared with other sessions' benches and tests during the run; the all-in-one process, simulate, the bench's reader, PostgreSQL, Kafka, Connect, the registry and Keycloak share the cores`,
   `- process: \`npm start\` (consumers + API in one process, embedded ClickHouse, report cache on) over its own ${FRESHNESS_NAME}_* demo data (scale 1); ${stack.topicPartitions} partition per topic; chunk quiet ${consumer.chunkQuietMs} ms, max wait ${consumer.chunkMaxWaitMs} ms`,
-  `- probes: one per ${probeMs} ms for ${seconds} s after a ${warmupS} s warm-up of \`simulate --rate R --spare-users ${probeUser}\` (which ran on until every probe was seen): INSERT … COMMIT of a payment with its own amount for CRM user ${probeUser}; one reader polls \`GET /reports/user/${probeUser}?month=${month}\` (support1's token) ${pollMs} ms after each answer; freshness = answer received - COMMIT returned, so the resolution is ${pollMs} ms plus one poll's latency`,
-  `- peak RSS: VmHWM of the all-in-one process${results.every((r) => r.peakRssReset) ? ", reset at the start of each rate" : " since it started (reset refused)"}; CPU: utime + stime over the stream; applied: the consumers' records/s over the probe window`,
+  `- probes: one per ${probeMs} ms for ${seconds} s after a ${warmupS} s warm-up of \`simulate --rate R --spare-users ${probeUser}\` (which ran on until every probe was seen): INSERT … COMMIT of a payment with its own amount for CRM user ${probeUser}; one reader polls \`GET /reports/user/${probeUser}?month=${month}\` (support1's token) ${pollMs} ms after each answer; freshness = answer received - COMMIT returned, so the resolution is ${pollMs} ms plus one poll's latency; idle = ${IDLE_POLLS} reads before the stream`,
+  `- peak RSS: VmHWM of the all-in-one process${results.every((r) => r.peakRssReset) ? ", reset at the start of each rate" : " since it started (reset refused)"}; CPU: utime + stime over the stream; applied: the consumers' records/s over the probe window; lag: the consumer group's, at the window's end`,
   "",
-  "| rate asked | simulate achieved | applied records/s | probes (not seen) | freshness p50 ms | p95 ms | p99 ms | max ms | p95 target | poll p50 ms | poll p99 ms | polls (errors) | peak RSS MiB | CPU s (s per M records) | lag at window end | drain after |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| rate asked | simulate achieved | probes (not seen) | freshness p50 ms | p95 ms | p99 ms | max ms | p95 target | report lag_seconds p50 / max | poll p50 / p99 ms (polls) | idle poll p50 / p99 ms |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
   ...results.map((r) => {
     const goal = target(r.rate);
     const met = goal === undefined ? "—" : `${goal} ms: ${r.freshness.p95 <= goal ? "met" : "missed"}`;
     return (
-      `| ${r.rate}/s | ${r.simulate ? `${r.simulate.rate.toFixed(0)}/s (${r.simulate.total} changes, ${r.simulate.seconds.toFixed(0)} s)` : "?"} | ${r.appliedPerS.toFixed(0)} | ${r.probes} (${r.unseen}) | ` +
-      `${r.freshness.p50} | ${r.freshness.p95} | ${r.freshness.p99} | ${r.freshness.max} | ${met} | ${r.polls.p50} | ${r.polls.p99} | ${r.polls.n} (${r.pollErrors}) | ` +
-      `${r.peakRssMiB} | ${r.cpuS.toFixed(0)} (${r.cpuPerMillion.toFixed(0)}) | ${r.lagAtEnd ?? "?"} | ${r.drainS.toFixed(0)} s |`
+      `| ${r.rate}/s | ${simulated(r)} | ${r.probes} (${r.unseen}) | ${r.freshness.p50} | ${r.freshness.p95} | ${r.freshness.p99} | ${r.freshness.max} | ${met} | ` +
+      `${r.reportLagS.p50} / ${r.reportLagS.max} | ${r.polls.p50} / ${r.polls.p99} (${r.polls.n}, ${r.pollErrors} errors) | ${r.idlePolls.p50} / ${r.idlePolls.p99} |`
     );
   }),
+  "",
+  "| rate asked | applied records/s | lag at window end | drained after | peak RSS MiB | CPU s over the stream (per million records applied) | host load average, stream start -> end |",
+  "|---|---|---|---|---|---|---|",
+  ...results.map(
+    (r) =>
+      `| ${r.rate}/s | ${r.appliedPerS.toFixed(0)} | ${r.lagAtEnd ?? "?"} | ${r.drainS.toFixed(0)} s | ${r.peakRssMiB} | ${r.cpuS.toFixed(0)} s in ${r.streamS.toFixed(0)} s (${r.cpuPerMillion.toFixed(0)}) | ${r.load.map((l) => l.toFixed(1)).join(" -> ")} |`,
+  ),
   ...results
     .filter((r) => r.wentBack > 0)
     .map((r) => `- ${r.rate}/s: ${r.wentBack} polls showed a lower total than one before`),
