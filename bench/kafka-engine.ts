@@ -222,6 +222,8 @@ export interface KafkaEngineResult {
   rowsByTarget: Record<string, number>;
   /** Seconds from the start until each target held all its rows (where a tail waited). */
   completeAtS: Record<string, number>;
+  /** Exceptions the engine recorded (system.kafka_consumers) and recovered from. */
+  exceptions: string[];
 }
 
 /** The child's report: the run, and its process's CPU over the run and peak RSS over its life. */
@@ -262,9 +264,12 @@ async function fetchSchema(registryUrl: string, id: number): Promise<AvroRecord>
   return JSON.parse(body.schema) as AvroRecord;
 }
 
+/** How long the engine may go without landing a row once it has recorded an exception. */
+const STALL_MS = 120_000;
+
 async function kafkaErrors(client: ClickHouseClient, db: string): Promise<string[]> {
   const result = await client.query({
-    query: `SELECT table, arrayJoin(exceptions.text) AS text FROM system.kafka_consumers WHERE database = {db:String} LIMIT 3`,
+    query: `SELECT DISTINCT table, arrayJoin(exceptions.text) AS text FROM system.kafka_consumers WHERE database = {db:String} LIMIT 10`,
     query_params: { db },
     format: "JSONEachRow",
   });
@@ -336,6 +341,9 @@ export async function runKafkaEngine(options: KafkaEngineOptions): Promise<Kafka
   const rowsByTarget: Record<string, number> = {};
   const completeAtS: Record<string, number> = {};
   let lastLog = Date.now();
+  let landed = 0;
+  let progressAt = Date.now();
+  const exceptions = new Set<string>();
   await waitFor(
     "the Kafka engine to land every record",
     async () => {
@@ -351,15 +359,22 @@ export async function runKafkaEngine(options: KafkaEngineOptions): Promise<Kafka
         else completeAtS[table] ??= (Date.now() - started) / 1000;
       }
       if (done) return true;
+      const now = Object.values(rowsByTarget).reduce((a, b) => a + b, 0);
+      if (now > landed) [landed, progressAt] = [now, Date.now()];
+      for (const error of await kafkaErrors(client, "kafka_engine")) exceptions.add(error);
+      // The engine logs an exception and retries (e.g. "Local: Unknown partition" while a group
+      // assigns): only one that goes with no progress for STALL_MS stops the run.
+      if (exceptions.size && Date.now() - progressAt > STALL_MS) {
+        throw new Error(
+          `no progress for ${STALL_MS / 1000} s; the Kafka engine reports: ${[...exceptions].join("; ")}`,
+        );
+      }
       if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();
-        const landed = Object.values(rowsByTarget).reduce((a, b) => a + b, 0);
         options.log(
           `Kafka engine: ${landed} target rows after ${((Date.now() - started) / 1000).toFixed(0)} s`,
         );
       }
-      const errors = await kafkaErrors(client, "kafka_engine");
-      if (errors.length) throw new Error(`the Kafka engine reports: ${errors.join("; ")}`);
       return undefined;
     },
     options.timeoutMs,
@@ -369,5 +384,5 @@ export async function runKafkaEngine(options: KafkaEngineOptions): Promise<Kafka
   for (const mapping of tableMappings) {
     await client.command({ query: `DROP TABLE IF EXISTS kafka_engine.${mapping.table} SYNC` });
   }
-  return { records: total, seconds, rowsByTarget, completeAtS };
+  return { records: total, seconds, rowsByTarget, completeAtS, exceptions: [...exceptions] };
 }

@@ -11,7 +11,7 @@ import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
-import { consumerOverrides } from "./config.js";
+import { consumerOverrides, kafkaEngineOverrides } from "./config.js";
 import { measureKafkaEngine, type KafkaEngineReport } from "./kafka-engine.js";
 import { cpuPerMillion, stackMemory, usageMeter, type PhaseUsage } from "./process-usage.js";
 import { appendResults, machineLine, packageVersion, writeResultsJson } from "./results-file.js";
@@ -123,6 +123,7 @@ try {
     kafka_max_block_size: config.chunkMaxRecords,
     kafka_poll_max_batch_size: config.chunkMaxRecords,
     kafka_flush_interval_ms: config.chunkMaxWaitMs,
+    ...kafkaEngineOverrides(),
   };
   let kafkaEngine: KafkaEngineReport | { error: string };
   // In the bench process only the stack's CPU matters here (it waits for the child).
@@ -250,7 +251,10 @@ try {
   const settings = Object.entries(overrides)
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
-  const command = `${settings ? `${settings} ` : ""}npm run bench`;
+  const engineEnv = Object.entries(kafkaEngineOverrides())
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}npm run bench`;
   const versions = {
     node: process.version,
     clickhouse: `${clickhouseVersion} (chdb ${packageVersion("chdb")})`,
@@ -310,7 +314,9 @@ try {
           `Kafka engine, seconds until each target held all its rows: ${Object.entries(ke.completeAtS)
             .sort((x, y) => x[1] - y[1])
             .map(([t, at]) => `${t.replace(/^reports\./, "")} ${at.toFixed(1)}`)
-            .join(", ")}.`,
+            .join(
+              ", ",
+            )}.${ke.exceptions.length ? ` Exceptions it recorded in system.kafka_consumers and went on from: ${ke.exceptions.join("; ")}.` : ""}`,
           "",
         ]
       : []),
