@@ -14,6 +14,24 @@ export function consumerOverrides(): Record<string, string> {
   );
 }
 
+/**
+ * Kafka table engine settings a bench run puts over its defaults (bench/pipeline.bench.ts), from
+ * BENCH_KAFKA_ENGINE_SETTINGS="kafka_max_block_size=1048576,kafka_flush_interval_ms=7500"; numbers
+ * stay numbers. The results file names the settings used.
+ */
+export function kafkaEngineOverrides(): Record<string, string | number> {
+  const raw = process.env.BENCH_KAFKA_ENGINE_SETTINGS ?? "";
+  const settings: Record<string, string | number> = {};
+  for (const pair of raw.split(",").filter((p) => p.trim())) {
+    const [name, value] = pair.split("=").map((p) => p.trim());
+    if (!name || !/^kafka_\w+$/.test(name) || value === undefined || value === "") {
+      throw new Error(`BENCH_KAFKA_ENGINE_SETTINGS: expected kafka_<setting>=<value>[,...], got "${pair}"`);
+    }
+    settings[name] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return settings;
+}
+
 /** Names of the API scale benchmark's own data set (databases, topics, group, data dir). */
 export const SCALE_NAME = "benchapi";
 

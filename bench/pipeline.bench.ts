@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -11,28 +11,32 @@ import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
-import { consumerOverrides } from "./config.js";
+import { consumerOverrides, kafkaEngineOverrides } from "./config.js";
+import { measureKafkaEngine, type KafkaEngineReport } from "./kafka-engine.js";
+import { cpuPerMillion, stackMemory, usageMeter, type PhaseUsage } from "./process-usage.js";
+import { appendResults, machineLine, packageVersion, writeResultsJson } from "./results-file.js";
 
 /**
- * `npm run bench`: consumer throughput from a pre-filled topic (and, in the same run, a plain kafkajs
- * consumer's that only fetches and decodes the same topics: the ratio), end-to-end freshness (PostgreSQL
- * commit -> row visible in ClickHouse) under `simulate --rate 1000`, the process's memory, and the
- * worst-case crash repair (every mart chain rebuilt from its change table).
- * Needs the native stack (`npm run stack -- up`). Results: bench/results/pipeline-<date>.md.
+ * `npm run bench`: consumer throughput from a pre-filled topic and, in the same run over the same
+ * topics, two baselines: a plain kafkajs consumer that only fetches and decodes them, and ClickHouse's
+ * own Kafka table engine (chDB, own process and data dir) reading them into the same change tables
+ * (bench/kafka-engine.ts); CPU seconds per million changes and peak RSS of each phase (and the stack's
+ * JVMs', from /proc), end-to-end freshness (PostgreSQL commit -> row visible in ClickHouse) under
+ * `simulate --rate 1000`, and the worst-case crash repair (every mart chain rebuilt from its change table).
+ * Needs the native stack (`npm run stack -- up`); a stack started from another checkout is found
+ * through BIONICPRO_STATE_DIR (its pid files, for the JVMs' figures).
+ * Results: bench/results/pipeline-<date>.md (appended) and pipeline-<timestamp>.json.
  */
 const FRESHNESS_RATE = 1000;
 const FRESHNESS_SECONDS = 30;
 const log = (line: string): void => console.log(`[bench] ${line}`);
 
-let peakRssMiB = 0;
-const rssTimer = setInterval(() => {
-  peakRssMiB = Math.max(peakRssMiB, Math.round(process.memoryUsage().rss / 1024 / 1024));
-}, 200);
-
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 const run = await openCdcRun();
+const meter = usageMeter(run.config.stateDir);
+const usages: Record<string, PhaseUsage> = {};
 const chDir = mkdtempSync(path.join(os.tmpdir(), "bench-ch-"));
 try {
   log(`generating seed data into ${run.dbs.crmDb}, ${run.dbs.telemetryDb}`);
@@ -66,35 +70,6 @@ try {
     600_000,
   );
 
-  // The baseline: a plain kafkajs consumer that only fetches and Avro-decodes the same topics (no
-  // mapping, no ClickHouse, no bookkeeping), in this run, before the pipeline reads them.
-  let dataRecords = 0;
-  for (const topic of topics) dataRecords += await topicRecordCount(run, topic);
-  const plain = run.kafka.consumer({ groupId: `bench-plain-${run.runId}` });
-  const plainDecoder = new RecordDecoder(run.config.registryUrl);
-  await plain.connect();
-  await plain.subscribe({ topics, fromBeginning: true });
-  let plainRead = 0;
-  const plainStarted = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    plain
-      .run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          await plainDecoder.decodeChunk(batch.messages.map((m) => m.value));
-          plainRead += batch.messages.length;
-          if (plainRead >= dataRecords) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  const plainS = (Date.now() - plainStarted) / 1000;
-  await plain.disconnect();
-  const plainRate = Math.round(plainRead / plainS);
-  log(
-    `plain read + decode: ${plainRead} records in ${plainS.toFixed(1)} s = ${plainRate} records/s (incl. start-up)`,
-  );
-
   const overrides = consumerOverrides();
   const config = loadConsumerConfig({
     ...overrides,
@@ -105,8 +80,80 @@ try {
     CLICKHOUSE_PATH: chDir,
     CLICKHOUSE_DATABASE: "reports",
   });
+  // The baseline: a plain kafkajs consumer that only fetches and Avro-decodes the same topics (no
+  // mapping, no ClickHouse, no bookkeeping), in this run, before the pipeline reads them.
+  const perTopic: Record<string, number> = {};
+  for (const topic of topics) perTopic[topic] = await topicRecordCount(run, topic);
+  const dataRecords = Object.values(perTopic).reduce((a, b) => a + b, 0);
+  const schemaIds: Record<string, number> = {};
+  const plain = run.kafka.consumer({ groupId: `bench-plain-${run.runId}` });
+  const plainDecoder = new RecordDecoder(run.config.registryUrl);
+  await plain.connect();
+  await plain.subscribe({ topics, fromBeginning: true });
+  let plainRead = 0;
+  const endPlain = meter.phase();
+  await new Promise<void>((resolve, reject) => {
+    plain
+      .run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          // The writer schema id of each topic, for the Kafka engine's table declarations.
+          const first = batch.messages.find((m) => m.value)?.value;
+          if (first && schemaIds[batch.topic] === undefined) schemaIds[batch.topic] = first.readInt32BE(1);
+          await plainDecoder.decodeChunk(batch.messages.map((m) => m.value));
+          plainRead += batch.messages.length;
+          if (plainRead >= dataRecords) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  usages.plain = endPlain();
+  const plainS = usages.plain.wallS;
+  await plain.disconnect();
+  const plainRate = Math.round(plainRead / plainS);
+  log(
+    `plain read + decode: ${plainRead} records in ${plainS.toFixed(1)} s = ${plainRate} records/s (incl. start-up)`,
+  );
+
+  // The second baseline: ClickHouse's Kafka table engine over the same topics, in its own process
+  // and data dir, batching like our consumer (block = our chunk's records, flush = our chunk's wait).
+  const kafkaEngineSettings = {
+    kafka_num_consumers: 1,
+    kafka_thread_per_consumer: 1,
+    kafka_max_block_size: config.chunkMaxRecords,
+    kafka_poll_max_batch_size: config.chunkMaxRecords,
+    kafka_flush_interval_ms: config.chunkMaxWaitMs,
+    ...kafkaEngineOverrides(),
+  };
+  let kafkaEngine: KafkaEngineReport | { error: string };
+  // In the bench process only the stack's CPU matters here (it waits for the child).
+  const endKafkaEngine = meter.phase();
+  try {
+    kafkaEngine = await measureKafkaEngine(
+      {
+        database: "reports",
+        brokers: run.config.kafkaBrokers,
+        registryUrl: run.config.registryUrl,
+        topicPrefix: run.topicPrefix,
+        groupId: `bench-kafka-engine-${run.runId}`,
+        expected: perTopic,
+        schemaIds,
+        settings: kafkaEngineSettings,
+        timeoutMs: 1_800_000,
+      },
+      log,
+    );
+    log(
+      `Kafka engine: ${kafkaEngine.records} records in ${kafkaEngine.seconds.toFixed(1)} s = ${Math.round(kafkaEngine.records / kafkaEngine.seconds)} records/s (incl. start-up)`,
+    );
+  } catch (error) {
+    kafkaEngine = { error: (error as Error).message };
+    log(`Kafka engine baseline failed: ${kafkaEngine.error}`);
+  }
+  usages.kafkaEngineWait = endKafkaEngine();
+
   const { end } = await groupLag(run.kafka, run.topicPrefix, config.group);
-  const started = Date.now();
+  const endDrain = meter.phase();
   const pipeline = await startPipeline(config, () => undefined);
   await waitFor(
     "the pipeline to drain the pre-filled topics",
@@ -114,12 +161,17 @@ try {
       (await groupLag(run.kafka, run.topicPrefix, config.group)).committed >= end ? true : undefined,
     1_800_000,
   );
-  const drainS = (Date.now() - started) / 1000;
+  usages.drain = endDrain();
+  const drainS = usages.drain.wallS;
+  const clickhouseVersion = await pipeline.clickhouse
+    .query({ query: "SELECT version() AS v", format: "JSONEachRow" })
+    .then((r) => r.json<{ v: string }>())
+    .then(([row]) => row?.v ?? "unknown");
   const throughput = Math.round(end / drainS);
   log(`throughput: ${end} records in ${drainS.toFixed(1)} s = ${throughput} records/s (incl. start-up)`);
-  const rssAfterDrain = peakRssMiB;
 
   // Freshness: markers committed in PostgreSQL while simulate runs; each is timed until ClickHouse has it.
+  const endFreshness = meter.phase();
   const crm = new pg.Client({ ...run.dbs.pg, password: run.dbs.pg.password, database: run.dbs.crmDb });
   crm.on("error", () => undefined);
   await crm.connect();
@@ -162,10 +214,12 @@ try {
   }
   const summary = await load;
   await crm.end();
+  usages.freshness = endFreshness();
 
   // Crash repair, worst case: a chunk that touched every month of every change table, so every
   // chain is rebuilt whole from its change table (docs/consumers.md "Crash repair").
   await pipeline.pipeline.stop();
+  const endRepair = meter.phase();
   const rebuilds: string[] = [];
   let rebuildMs = 0;
   for (const root of CHANGE_TABLES) {
@@ -181,6 +235,7 @@ try {
     rebuildMs += ms;
     rebuilds.push(`${root} ${stats?.n} rows, ${chain.downstream.length} tables: ${ms} ms`);
   }
+  usages.repair = endRepair();
   log(`crash repair worst case: every chain rebuilt in ${rebuildMs} ms (${rebuilds.join("; ")})`);
   await pipeline.close();
   samples.sort((a, b) => a - b);
@@ -190,39 +245,133 @@ try {
     `freshness under simulate --rate ${FRESHNESS_RATE} (achieved ${summary.achievedRate.toFixed(0)}/s): p50 ${p50} ms, p95 ${p95} ms, max ${samples.at(-1)} ms over ${samples.length} markers`,
   );
 
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`;
-  const date = new Date().toISOString();
+  const connect = (await fetch(run.config.connectUrl).then((r) => r.json())) as { version?: string };
+  const stack = stackMemory(run.config.stateDir);
+  const date = new Date();
   const settings = Object.entries(overrides)
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
-  const report = [
-    `## Run ${date}`,
-    "",
-    `- machine: ${machine}`,
-    `- command: \`${settings ? `${settings} ` : ""}npm run bench\` (bench/pipeline.bench.ts), native stack running, ClickHouse embedded (chdb), consumer in the bench process`,
+  const engineEnv = Object.entries(kafkaEngineOverrides())
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}npm run bench`;
+  const versions = {
+    node: process.version,
+    clickhouse: `${clickhouseVersion} (chdb ${packageVersion("chdb")})`,
+    kafkajs: packageVersion("kafkajs"),
+    kafka: connect.version ?? "unknown",
+  };
+  const ke = "error" in kafkaEngine ? undefined : kafkaEngine;
+  const keRate = ke ? Math.round(ke.records / ke.seconds) : undefined;
+  const processMaxRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const stackCpu = (u: PhaseUsage) =>
+    Object.entries(u.stackCpuS)
+      .map(([k, v]) => `${k} ${v} s`)
+      .join(", ") || "-";
+  const usageRow = (what: string, u: PhaseUsage | undefined, records?: number) =>
+    u
+      ? `| ${what} | ${u.wallS.toFixed(1)} s | ${u.cpuS.toFixed(1)} s | ${records ? `${cpuPerMillion(u.cpuS, records)} s` : "-"} | ${u.peakRssMiB} MiB | ${stackCpu(u)} |`
+      : `| ${what} | not run | | | | |`;
+  const lines = [
+    `- machine: ${machineLine()} (shared with other work: every figure is on a loaded host)`,
+    `- versions: node ${versions.node}, ClickHouse ${versions.clickhouse}, kafkajs ${versions.kafkajs}, Kafka ${versions.kafka}`,
+    `- command: \`${command}\` (bench/pipeline.bench.ts), native stack running, ClickHouse embedded (chdb), consumer in the bench process`,
     `- consumer settings: ${settings || "defaults"} (chunk max wait ${config.chunkMaxWaitMs} ms, quiet ${config.chunkQuietMs} ms, max records ${config.chunkMaxRecords})`,
+    `- Kafka engine settings: ${Object.entries(kafkaEngineSettings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(
+        ", ",
+      )}; one Kafka table and consumer group per topic, AvroConfluent through the registry's ccompat API`,
     "",
     "| measure | value |",
     "|---|---|",
     `| consumer throughput from pre-filled topics (${end} records, seed data scale 1, start-up included) | ${throughput} records/s (${drainS.toFixed(1)} s) |`,
     `| the same topics read and Avro-decoded by a plain kafkajs consumer, nothing else (${plainRead} records, start-up included) | ${plainRate} records/s (${plainS.toFixed(1)} s); the pipeline reaches **${(throughput / plainRate).toFixed(2)}x** of it |`,
+    ke && keRate
+      ? `| the same topics read by ClickHouse's Kafka table engine (chDB, own process and data dir) into the same change and dimension tables through materialized views (${ke.records} records, start-up included; no exactly-once, DLQ, resets or re-emission guard) | ${keRate} records/s (${ke.seconds.toFixed(1)} s); the pipeline reaches **${(throughput / keRate).toFixed(2)}x** of it |`
+      : `| ClickHouse's Kafka table engine over the same topics | failed: ${"error" in kafkaEngine ? kafkaEngine.error : ""} |`,
     `| freshness, commit -> visible in ClickHouse, under simulate --rate ${FRESHNESS_RATE} (achieved ${summary.achievedRate.toFixed(0)}/s, ${FRESHNESS_SECONDS} s, ${samples.length} markers) | p50 ${p50} ms, p95 ${p95} ms, max ${samples.at(-1)} ms |`,
-    `| peak RSS of the process (consumer + embedded ClickHouse) | ${rssAfterDrain} MiB after the drain, ${peakRssMiB} MiB overall |`,
+    `| peak RSS of the process (consumer + embedded ClickHouse) | ${usages.drain?.peakRssMiB} MiB during the drain, ${processMaxRssMiB} MiB over the run (maxRSS) |`,
     `| crash repair worst case: every mart chain rebuilt from its change table (a chunk touching every month) | ${(rebuildMs / 1000).toFixed(1)} s (${rebuilds.join("; ")}) |`,
     "",
-  ].join("\n");
-  mkdirSync(path.join("bench", "results"), { recursive: true });
-  const file = path.join("bench", "results", `pipeline-${date.slice(0, 10)}.md`);
-  // One file per day; each run appends its section.
-  if (!existsSync(file)) writeFileSync(file, `# Pipeline benchmarks, ${date.slice(0, 10)}\n\n`);
-  appendFileSync(file, `${report}\n`);
-  log(`written to ${file}`);
-  console.log(report);
+    "Cost per phase. CPU: the process's user + system time (the embedded ClickHouse's threads included). The stack's JVMs are other processes: their CPU over the phase is read from /proc, and the stack is shared, so other work counts there too.",
+    "",
+    "| phase | wall | CPU | CPU per million changes | peak RSS | stack JVMs' CPU |",
+    "|---|---|---|---|---|---|",
+    usageRow("plain kafkajs read + decode (bench process)", usages.plain, plainRead),
+    ke
+      ? `| Kafka table engine (its own process, from the first CREATE) | ${ke.seconds.toFixed(1)} s | ${ke.cpuS.toFixed(1)} s | ${cpuPerMillion(ke.cpuS, ke.records)} s | ${ke.peakRssMiB} MiB (process life) | ${usages.kafkaEngineWait ? stackCpu(usages.kafkaEngineWait) : "-"} |`
+      : "| Kafka table engine | failed | | | | |",
+    usageRow("our consumer, drain (bench process)", usages.drain, end),
+    usageRow(
+      `freshness under simulate --rate ${FRESHNESS_RATE} (simulate and consumer in the bench process)`,
+      usages.freshness,
+    ),
+    usageRow("crash repair", usages.repair),
+    "",
+    ...(ke
+      ? [
+          `Kafka engine, seconds until each target held all its rows: ${Object.entries(ke.completeAtS)
+            .sort((x, y) => x[1] - y[1])
+            .map(([t, at]) => `${t.replace(/^reports\./, "")} ${at.toFixed(1)}`)
+            .join(
+              ", ",
+            )}.${ke.exceptions.length ? ` Exceptions it recorded in system.kafka_consumers and went on from: ${ke.exceptions.join("; ")}.` : ""}`,
+          "",
+        ]
+      : []),
+    Object.keys(stack).length
+      ? `Stack JVMs at the end: ${Object.entries(stack)
+          .map(([k, m]) => `${k} ${m.rssMiB} MiB RSS (peak ${m.peakMiB} MiB since it started)`)
+          .join(", ")}.`
+      : "Stack JVMs: no pid files under the state dir (set BIONICPRO_STATE_DIR to the stack's).",
+  ];
+  const file = appendResults("pipeline", "Pipeline benchmarks", `Run ${date.toISOString()}`, lines, date);
+  const json = writeResultsJson(
+    "pipeline",
+    {
+      command,
+      versions,
+      consumerSettings: {
+        ...overrides,
+        chunkMaxWaitMs: config.chunkMaxWaitMs,
+        chunkQuietMs: config.chunkQuietMs,
+        chunkMaxRecords: config.chunkMaxRecords,
+      },
+      kafkaEngineSettings,
+      throughput: {
+        pipeline: { records: end, seconds: drainS, recordsPerS: throughput },
+        plain: { records: plainRead, seconds: plainS, recordsPerS: plainRate, ratio: throughput / plainRate },
+        kafkaEngine: ke && keRate ? { ...ke, recordsPerS: keRate, ratio: throughput / keRate } : kafkaEngine,
+      },
+      cpuPerMillion: {
+        pipeline: cpuPerMillion(usages.drain?.cpuS ?? NaN, end),
+        plain: cpuPerMillion(usages.plain?.cpuS ?? NaN, plainRead),
+        kafkaEngine: ke ? cpuPerMillion(ke.cpuS, ke.records) : null,
+      },
+      freshness: {
+        rate: FRESHNESS_RATE,
+        achievedRate: summary.achievedRate,
+        seconds: FRESHNESS_SECONDS,
+        markers: samples.length,
+        p50,
+        p95,
+        maxMs: samples.at(-1),
+      },
+      phases: usages,
+      processMaxRssMiB,
+      stackMemory: stack,
+      crashRepair: { ms: rebuildMs, chains: rebuilds },
+    },
+    date,
+  );
+  log(`written to ${file} and ${json}`);
+  console.log(lines.join("\n"));
 } catch (error) {
   log(`failed: ${(error as Error).stack ?? String(error)}`);
   process.exitCode = 1;
 } finally {
-  clearInterval(rssTimer);
+  meter.stop();
   await closeCdcRun(run).catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
   rmSync(chDir, { recursive: true, force: true });
 }

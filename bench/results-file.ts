@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "../scripts/config.js";
@@ -30,4 +30,33 @@ export function appendResults(
   if (!existsSync(file)) writeFileSync(file, `# ${title}, ${day}\n`);
   appendFileSync(file, ["", `## ${heading}`, "", ...lines, ""].join("\n"));
   return file;
+}
+
+/**
+ * Writes one run's figures as bench/results/<kind>-<timestamp>.json, beside the day's Markdown,
+ * with the machine and the time. Returns the file's path.
+ */
+export function writeResultsJson(
+  kind: string,
+  data: Record<string, unknown>,
+  now: Date = new Date(),
+): string {
+  const file = path.join(
+    repoRoot,
+    "bench",
+    "results",
+    `${kind}-${now.toISOString().replace(/[:.]/g, "-")}.json`,
+  );
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `${JSON.stringify({ at: now.toISOString(), machine: machineLine(), ...data }, null, 2)}\n`,
+  );
+  return file;
+}
+
+/** The installed version of an npm dependency (from its package.json under node_modules). */
+export function packageVersion(name: string): string {
+  const manifest = path.join(repoRoot, "node_modules", name, "package.json");
+  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
 }
