@@ -14,6 +14,7 @@ import { RecordDecoder } from "../consumers/src/runtime/decode.js";
 import { consumerOverrides, kafkaEngineOverrides } from "./config.js";
 import { measureKafkaEngine, type KafkaEngineReport } from "./kafka-engine.js";
 import { cpuPerMillion, stackMemory, usageMeter, type PhaseUsage } from "./process-usage.js";
+import { profileMarkdown, startCpuProfile } from "./cpu-profile.js";
 import { appendResults, machineLine, packageVersion, writeResultsJson } from "./results-file.js";
 
 /**
@@ -154,6 +155,8 @@ try {
 
   const { end } = await groupLag(run.kafka, run.topicPrefix, config.group);
   const endDrain = meter.phase();
+  // Where the drain's main-thread time goes (the issue's "where the time goes": a CPU profile).
+  const stopProfile = await startCpuProfile("pipeline-drain");
   const pipeline = await startPipeline(config, () => undefined);
   await waitFor(
     "the pipeline to drain the pre-filled topics",
@@ -162,6 +165,7 @@ try {
     1_800_000,
   );
   usages.drain = endDrain();
+  const drainProfile = await stopProfile();
   const drainS = usages.drain.wallS;
   const clickhouseVersion = await pipeline.clickhouse
     .query({ query: "SELECT version() AS v", format: "JSONEachRow" })
@@ -325,6 +329,11 @@ try {
           .map(([k, m]) => `${k} ${m.rssMiB} MiB RSS (peak ${m.peakMiB} MiB since it started)`)
           .join(", ")}.`
       : "Stack JVMs: no pid files under the state dir (set BIONICPRO_STATE_DIR to the stack's).",
+    "",
+    ...profileMarkdown(
+      "our consumer's drain (main thread of the bench process; the engine's insert threads are not in it)",
+      drainProfile,
+    ),
   ];
   const file = appendResults("pipeline", "Pipeline benchmarks", `Run ${date.toISOString()}`, lines, date);
   const json = writeResultsJson(
@@ -359,6 +368,7 @@ try {
         maxMs: samples.at(-1),
       },
       phases: usages,
+      drainProfile,
       processMaxRssMiB,
       stackMemory: stack,
       crashRepair: { ms: rebuildMs, chains: rebuilds },
