@@ -71,8 +71,8 @@ export function summariseProfile(profile: Profile, file: string, top = 25): Prof
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === "(idle)") idle += us;
     if (functionName === "(garbage collector)") gc += us;
-    const label =
-      url === "" ? functionName : `${functionName || "(anonymous)"} ${shortUrl(url)}:${lineNumber + 1}`;
+    const name = functionName || "(anonymous)";
+    const label = url === "" ? name : `${name} ${shortUrl(url)}:${lineNumber + 1}`;
     functions.set(label, (functions.get(label) ?? 0) + us);
     const area = areaOf(node);
     areas.set(area, (areas.get(area) ?? 0) + us);
