@@ -16,7 +16,7 @@ import { appendResults, machineLine } from "./results-file.js";
 
 /**
  * `npm run bench:replay [-- --scale 833 --telemetry-density 0.003] [--connections 2] [--rate 20]
- * [--idle 30] [--month 2026-10] [--timeout 1800] [--note text]`: replay throughput inside the
+ * [--idle 30] [--month 2026-10] [--timeout 1800] [--reconcile-after] [--note text]`: replay throughput inside the
  * all-in-one process (`npm start`, consumers + API on one chDB data dir) over the ~10k-user data set
  * of bench:api (bench/api-scale.ts: `benchapi_*`, generated if missing, drained first), and the
  * reports API's latency meanwhile. Two load generators run together, idle for `--idle` s and then
@@ -24,9 +24,10 @@ import { appendResults, machineLine } from "./results-file.js";
  * connection (the report cache's path; the swap clears the cache) and the month report of users
  * 1..N in turn on `--connections` connections (each a first read: the marts' queries, which share
  * the engine with the replay). Progress and end are read from Kafka: the replay's consumer group
- * (`<group>-replay-<id>`) commits its offsets as it applies and is deleted after the swap. Then the
- * process is stopped and `reconcile` checks the swapped marts against PostgreSQL. Results are
- * appended to bench/results/replay-<date>.md.
+ * (`<group>-replay-<id>`) commits its offsets as it applies and is deleted after the swap (the
+ * replay's own reconcile of the shadow gates it). No swap within `--timeout` s: what was measured is
+ * written, marked unfinished. `--reconcile-after`: the process stopped, `reconcile` checks the swapped
+ * marts against PostgreSQL once more. Results are appended to bench/results/replay-<date>.md.
  */
 const { values } = parseArgs({
   options: {
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     timeout: { type: "string", default: "1800" },
     "api-port": { type: "string", default: "18130" },
     note: { type: "string", default: "" },
+    "reconcile-after": { type: "boolean", default: false },
   },
 });
 const log = (line: string): void => console.log(`[bench:replay] ${line}`);
@@ -179,6 +181,8 @@ interface ReplayWatch {
   bulkMs: number;
   /** SIGUSR2 -> the replay group deleted (after reconcile, catch-up, exchange, shadow dropped). */
   totalMs: number;
+  /** False when `--timeout` passed before the swap (the figures so far). */
+  finished: boolean;
   samples: string[];
 }
 
@@ -205,7 +209,16 @@ async function watchReplay(
   for (;;) {
     if (app.child.exitCode !== null)
       throw new Error(`npm start exited with ${app.child.exitCode}; see ${app.logFile}`);
-    if (elapsed() > timeoutS * 1000) throw new Error(`no swap after ${timeoutS} s; see ${app.logFile}`);
+    if (elapsed() > timeoutS * 1000) {
+      log(`no swap after ${timeoutS} s: writing what was measured; see ${app.logFile}`);
+      return {
+        group: group ?? "",
+        bulkMs: bulkMs ?? elapsed(),
+        totalMs: elapsed(),
+        finished: false,
+        samples,
+      };
+    }
     // Only to stop waiting on a failure: the figures come from Kafka.
     if (readFileSync(app.logFile, "utf8").slice(logOffset).includes("replay failed"))
       throw new Error(`the replay failed; see ${app.logFile}`);
@@ -229,7 +242,8 @@ async function watchReplay(
       if (elapsed() - lastSample >= 10_000) {
         lastSample = elapsed();
         const sample = `${(lastSample / 1000).toFixed(0)} s: ${done} / ${total} offsets`;
-        samples.push(sample);
+        // The results file keeps one a minute.
+        if (samples.length === 0 || lastSample >= samples.length * 60_000) samples.push(sample);
         log(`replay ${sample}`);
       }
     }
@@ -237,11 +251,14 @@ async function watchReplay(
   }
   const totalMs = elapsed();
   log(`replay group ${group} deleted (swap done) at ${(totalMs / 1000).toFixed(1)} s`);
-  return { group: group ?? "", bulkMs: bulkMs ?? totalMs, totalMs, samples };
+  return { group: group ?? "", bulkMs: bulkMs ?? totalMs, totalMs, finished: true, samples };
 }
 
 /** The replay's own summary, which only its log carries (start.ts prints the ReplayResult's figures). */
-async function replaySummary(logFile: string, logOffset: number): Promise<Record<string, string>> {
+async function replaySummary(
+  logFile: string,
+  logOffset: number,
+): Promise<Record<string, string> | undefined> {
   const patterns = {
     summary: /\[start\] replay (\S+): (\d+) record\(s\) at (\d+)\/s, swapped/,
     reconcile: /reconcile \S+: (\d+) difference\(s\) in ([\d.]+) s/,
@@ -264,7 +281,7 @@ async function replaySummary(logFile: string, logOffset: number): Promise<Record
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`no replay summary line in ${logFile}`);
+  return undefined;
 }
 
 /** `reconcile --json` on the stopped process's data dir: the swapped marts against PostgreSQL. */
@@ -314,7 +331,7 @@ const scenarios: Scenario[] = [
 const rows: Latency[] = [];
 let watch: ReplayWatch;
 let spans: Span[];
-let summary: Record<string, string>;
+let summary: Record<string, string> | undefined;
 let rssMiB: number;
 try {
   log(`idle: ${idleS} s of load`);
@@ -338,16 +355,19 @@ try {
   );
   rows.push(...during.rows);
   watch = during.value;
-  summary = await replaySummary(app.logFile, logOffset);
+  summary = watch.finished ? await replaySummary(app.logFile, logOffset) : undefined;
   rssMiB = app.peakRssMiB();
 } finally {
   token.stop();
   await admin.disconnect();
   await app.stop();
 }
-log("reconcile of the swapped marts (process stopped)");
-const after = await reconcileAfter(app.env);
-log(`reconcile: ${after.differences} difference(s) in ${after.seconds.toFixed(1)} s`);
+let after: { differences: number; seconds: number } | undefined;
+if (values["reconcile-after"] && watch.finished) {
+  log("reconcile of the swapped marts (process stopped)");
+  after = await reconcileAfter(app.env);
+  log(`reconcile: ${after.differences} difference(s) in ${after.seconds.toFixed(1)} s`);
+}
 
 const records = spans.reduce((s, p) => s + p.high - p.low, 0);
 const fmt = (n: number): string => n.toLocaleString("en-US");
@@ -360,8 +380,12 @@ const file = appendResults(
     `- machine: ${machineBefore} at the start, load average ${machineLine().replace(/.*load average ([\d. ]+),.*/, "$1")} at the end; shared with other work: the API, the consumers, the replay, the native stack and autocannon share the cores`,
     `- data: generate --scale ${values.scale} --telemetry-density ${values["telemetry-density"]} (${users} users; bench/api-scale.ts, \`benchapi_*\`), drained by \`npm start\` (cache on), quiet sources; then SIGUSR2: replay from earliest into the shadow, reconcile, swap`,
     `- replay (from Kafka: the replay group's committed offsets): **${fmt(records)} records** (data topics, earliest to end at SIGUSR2) in ${(watch.bulkMs / 1000).toFixed(1)} s = **${fmt(Math.round(records / (watch.bulkMs / 1000)))} records/s**, SIGUSR2 to all offsets committed; SIGUSR2 to group deleted (reconcile, catch-up, swap, shadow dropped) ${(watch.totalMs / 1000).toFixed(1)} s`,
-    `- replay's own summary (its log, the only place start.ts reports the ReplayResult): run ${summary.runId}, ${fmt(Number(summary.records))} records at ${fmt(Number(summary.changesPerSecond))}/s; reconcile of the shadow ${summary.differences} difference(s) in ${summary.reconcileS} s; live writes held ${summary.heldMs} ms`,
-    `- after stopping the process, \`npm run reconcile\` of the swapped marts: **${after.differences} difference(s)** (${after.seconds.toFixed(1)} s)`,
+    watch.finished
+      ? `- replay's own summary (its log, the only place start.ts reports the ReplayResult): ${summary ? `run ${summary.runId}, ${fmt(Number(summary.records))} records at ${fmt(Number(summary.changesPerSecond))}/s; reconcile of the shadow ${summary.differences} difference(s) in ${summary.reconcileS} s; live writes held ${summary.heldMs} ms` : "no summary line found"}`
+      : `- **not finished**: no swap within --timeout ${timeoutS} s (the figures above are up to then); the process was stopped, which fails the replay and leaves its shadow (the next SIGUSR2 resumes it)`,
+    after
+      ? `- after stopping the process, \`npm run reconcile\` of the swapped marts: **${after.differences} difference(s)** (${after.seconds.toFixed(1)} s)`
+      : "- no reconcile after the stop (`--reconcile-after` runs one)",
     `- peak RSS of the all-in-one process: ${rssMiB} MiB`,
     `- progress samples: ${watch.samples.join("; ")}`,
     `- load: both scenarios together, token of support1 (any user), month ${month}; idle = ${idleS} s before the replay; during = SIGUSR2 until the replay group is deleted`,
@@ -375,5 +399,9 @@ const file = appendResults(
   ],
 );
 log(`results appended to ${path.relative(repoRoot, file)}`);
-const failed = after.differences !== 0 || rows.some((r) => r.non2xx > 0 || r.errors > 0);
+const failed =
+  !watch.finished ||
+  summary?.differences !== "0" ||
+  (after !== undefined && after.differences !== 0) ||
+  rows.some((r) => r.non2xx > 0 || r.errors > 0);
 process.exit(failed ? 1 : 0);
