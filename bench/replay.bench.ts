@@ -16,7 +16,7 @@ import { appendResults, machineLine } from "./results-file.js";
 
 /**
  * `npm run bench:replay [-- --scale 833 --telemetry-density 0.003] [--connections 2] [--rate 20]
- * [--idle 30] [--month 2026-10] [--timeout 1800] [--reconcile-after] [--note text]`: replay throughput inside the
+ * [--idle 30] [--month 2026-10] [--timeout 3600] [--reconcile-after] [--note text]`: replay throughput inside the
  * all-in-one process (`npm start`, consumers + API on one chDB data dir) over the ~10k-user data set
  * of bench:api (bench/api-scale.ts: `benchapi_*`, generated if missing, drained first), and the
  * reports API's latency meanwhile. Two load generators run together, idle for `--idle` s and then
@@ -28,6 +28,7 @@ import { appendResults, machineLine } from "./results-file.js";
  * replay's own reconcile of the shadow gates it). No swap within `--timeout` s: what was measured is
  * written, marked unfinished. `--reconcile-after`: the process stopped, `reconcile` checks the swapped
  * marts against PostgreSQL once more. Results are appended to bench/results/replay-<date>.md.
+ * At ~10k users a run takes ~35 min on a loaded 2-core host, the shadow's reconcile 17 of them.
  */
 const { values } = parseArgs({
   options: {
@@ -37,7 +38,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "20" },
     idle: { type: "string", default: "30" },
     month: { type: "string", default: "2026-10" },
-    timeout: { type: "string", default: "1800" },
+    timeout: { type: "string", default: "3600" },
     "api-port": { type: "string", default: "18130" },
     note: { type: "string", default: "" },
     "reconcile-after": { type: "boolean", default: false },
@@ -357,6 +358,7 @@ try {
   watch = during.value;
   summary = watch.finished ? await replaySummary(app.logFile, logOffset) : undefined;
   rssMiB = app.peakRssMiB();
+  log(`replay's own summary: ${JSON.stringify(summary ?? null)}; peak RSS ${rssMiB} MiB`);
 } finally {
   token.stop();
   await admin.disconnect();
@@ -382,7 +384,7 @@ const file = appendResults(
     `- replay (from Kafka: the replay group's committed offsets): **${fmt(records)} records** (data topics, earliest to end at SIGUSR2) in ${(watch.bulkMs / 1000).toFixed(1)} s = **${fmt(Math.round(records / (watch.bulkMs / 1000)))} records/s**, SIGUSR2 to all offsets committed; SIGUSR2 to group deleted (reconcile, catch-up, swap, shadow dropped) ${(watch.totalMs / 1000).toFixed(1)} s`,
     watch.finished
       ? `- replay's own summary (its log, the only place start.ts reports the ReplayResult): ${summary ? `run ${summary.runId}, ${fmt(Number(summary.records))} records at ${fmt(Number(summary.changesPerSecond))}/s; reconcile of the shadow ${summary.differences} difference(s) in ${summary.reconcileS} s; live writes held ${summary.heldMs} ms` : "no summary line found"}`
-      : `- **not finished**: no swap within --timeout ${timeoutS} s (the figures above are up to then); the process was stopped, which fails the replay and leaves its shadow (the next SIGUSR2 resumes it)`,
+      : `- **not finished**: no swap within --timeout ${timeoutS} s (the figures above are up to then); the process was stopped, which fails the replay and leaves its shadow: the next SIGUSR2, and so the next run of this bench, resumes it instead of replaying everything`,
     after
       ? `- after stopping the process, \`npm run reconcile\` of the swapped marts: **${after.differences} difference(s)** (${after.seconds.toFixed(1)} s)`
       : "- no reconcile after the stop (`--reconcile-after` runs one)",
