@@ -27,6 +27,8 @@ export interface AllInOne {
   env: NodeJS.ProcessEnv;
   child: ChildProcess;
   users: number;
+  /** The process's stdout and stderr, appended to (`.state/bench/<name>-start.log`). */
+  logFile: string;
   /** Peak resident set (VmHWM) of the process so far, MiB. */
   peakRssMiB(): number;
   stop(): Promise<void>;
@@ -120,6 +122,7 @@ export async function startAllInOne(options: ScaleOptions, users: number): Promi
     env,
     child,
     users,
+    logFile,
     peakRssMiB: () => vmHwmMiB(child.pid),
     stop: async () => {
       if (child.exitCode !== null) return;
