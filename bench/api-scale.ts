@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { repoRoot } from "../scripts/config.js";
@@ -7,6 +7,7 @@ import { generate } from "../scripts/generate/index.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
 import { ensureSourceDatabases, stackUp } from "../scripts/stack/stack.js";
 import { SCALE_NAME as NAME, scaleEnv } from "./config.js";
+import { procStatusMiB } from "./process-usage.js";
 
 /**
  * The all-in-one process (`npm start`: consumers + API on one chDB data dir) over a data set of its
@@ -75,19 +76,15 @@ export async function ensureScaleData(options: ScaleOptions): Promise<number> {
 function vmHwmMiB(pid: number | undefined): number {
   if (!pid) return 0;
   try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("VmHWM:"));
-    return Math.round(Number(line?.replace(/[^0-9]/g, "") ?? 0) / 1024);
+    return procStatusMiB(pid, "VmHWM");
   } catch {
     return 0;
   }
 }
 
-/** Starts scripts/start.ts on the data set and waits until its consumers have no lag. */
-export async function startAllInOne(options: ScaleOptions, users: number): Promise<AllInOne> {
-  const env = scaleEnv(options);
-  const logFile = path.join(repoRoot, ".state", "bench", `${NAME}-start.log`);
+/** Spawns scripts/start.ts (what `npm start` runs) with `env`; its output is appended to .state/bench/<name>-start.log. */
+export function spawnStart(name: string, env: NodeJS.ProcessEnv): { child: ChildProcess; logFile: string } {
+  const logFile = path.join(repoRoot, ".state", "bench", `${name}-start.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const out = createWriteStream(logFile, { flags: "a" });
   const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts/start.ts")], {
@@ -97,6 +94,13 @@ export async function startAllInOne(options: ScaleOptions, users: number): Promi
   });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
+  return { child, logFile };
+}
+
+/** Starts scripts/start.ts on the data set and waits until its consumers have no lag. */
+export async function startAllInOne(options: ScaleOptions, users: number): Promise<AllInOne> {
+  const env = scaleEnv(options);
+  const { child, logFile } = spawnStart(NAME, env);
   const url = `http://127.0.0.1:${options.apiPort}`;
   options.log(`npm start on the data set (cache ${options.cache ? "on" : "off"}), log ${logFile}`);
   const started = Date.now();

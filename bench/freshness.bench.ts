@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -11,7 +11,9 @@ import { DEMO_USERS } from "../keycloak/realm.js";
 import { repoRoot } from "../scripts/config.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
+import { spawnStart } from "./api-scale.js";
 import { allInOneEnv, FRESHNESS_NAME } from "./config.js";
+import { procCpuS, procStatusMiB } from "./process-usage.js";
 import { distribution, ProbeLedger, type Distribution } from "./freshness-probes.js";
 import { appendResults, machineLine } from "./results-file.js";
 
@@ -73,7 +75,6 @@ const env = allInOneEnv(FRESHNESS_NAME, { apiPort, cache: true });
 const stack = loadStackConfig(env);
 const consumer = loadConsumerConfig(env);
 const url = `http://127.0.0.1:${apiPort}`;
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 interface ConsumerHealth {
   lag: number | null;
@@ -85,20 +86,6 @@ async function consumerHealth(): Promise<ConsumerHealth | null> {
     .then((r) => r.json() as Promise<{ checks?: { consumers?: ConsumerHealth } }>)
     .catch(() => null);
   return body?.checks?.consumers ?? null;
-}
-
-/** User and system CPU seconds of a process so far (/proc/<pid>/stat utime + stime). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
-
-function statusMiB(pid: number, key: "VmHWM" | "VmRSS"): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith(`${key}:`));
-  return Math.round(Number(line?.replace(/[^0-9]/g, "") ?? 0) / 1024);
 }
 
 /** Resets the process's peak RSS to its current RSS (proc(5) clear_refs "5"); false if refused. */
@@ -123,16 +110,7 @@ async function startApp(): Promise<App> {
   if (await consumerHealth().then((h) => h !== null)) {
     throw new Error(`something already answers on ${url}: pick another --api-port`);
   }
-  const logFile = path.join(repoRoot, ".state", "bench", `${FRESHNESS_NAME}-start.log`);
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts/start.ts")], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  const { child, logFile } = spawnStart(FRESHNESS_NAME, env);
   if (child.pid === undefined) throw new Error("could not spawn scripts/start.ts");
   log(`npm start on ${stack.crmDb}, ${stack.telemetryDb} (topics ${FRESHNESS_NAME}.*), log ${logFile}`);
   return {
@@ -297,7 +275,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     await sleep(pollMs);
   }
   const peakRssReset = resetPeakRss(app.pid);
-  const cpu0 = cpuSeconds(app.pid);
+  const cpu0 = procCpuS(app.pid);
   const records0 = (await consumerHealth())?.records ?? 0;
   const streamStarted = Date.now();
   const loadAtStart = os.loadavg()[0] as number;
@@ -380,8 +358,8 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     const streamS = (Date.now() - streamStarted) / 1000;
     const summary = await simulation.stop();
     const loadAtEnd = os.loadavg()[0] as number;
-    const cpuS = cpuSeconds(app.pid) - cpu0;
-    const peakRssMiB = statusMiB(app.pid, "VmHWM");
+    const cpuS = procCpuS(app.pid) - cpu0;
+    const peakRssMiB = procStatusMiB(app.pid, "VmHWM");
     const records1 = (await consumerHealth())?.records ?? 0;
     const drained = await waitDrained(app, month, `after ${rate}/s`);
     const samples = ledger.latencies();

@@ -26,7 +26,7 @@ function stackPid(stateDir: string, component: string): number | undefined {
 }
 
 /** CPU seconds a process has used so far, from /proc/<pid>/stat (utime + stime). */
-function procCpuS(pid: number): number {
+export function procCpuS(pid: number): number {
   // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -42,6 +42,12 @@ function stackCpu(stateDir: string): Record<string, number> {
   return cpu;
 }
 
+/** A memory figure of /proc/<pid>/status (VmHWM: peak RSS, VmRSS: current) in MiB; NaN when absent. */
+export function procStatusMiB(pid: number, key: "VmHWM" | "VmRSS"): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Math.round(Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) / 1024);
+}
+
 /**
  * Peak (VmHWM, over the process's life) and current RSS of the stack's JVMs, in MiB, read from
  * /proc/<pid>/status; a component without a pid file (the stack runs elsewhere) is left out.
@@ -51,9 +57,7 @@ export function stackMemory(stateDir: string): Record<string, { peakMiB: number;
   for (const component of STACK_COMPONENTS) {
     const pid = stackPid(stateDir, component);
     if (pid === undefined) continue;
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    memory[component] = { peakMiB: Math.round(kib("VmHWM") / 1024), rssMiB: Math.round(kib("VmRSS") / 1024) };
+    memory[component] = { peakMiB: procStatusMiB(pid, "VmHWM"), rssMiB: procStatusMiB(pid, "VmRSS") };
   }
   return memory;
 }
