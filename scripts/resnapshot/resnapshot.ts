@@ -5,6 +5,7 @@ import { SIGNAL_TABLE, tableTopic } from "../../connectors/sources.js";
 import { isInitialSnapshotRead } from "../../consumers/src/mapping/map-change.js";
 import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
 import type { PgEndpoint } from "../config.js";
+import { pgClient } from "../stack/components/postgres.js";
 import { topicsDeps, withAdmin } from "../topics/clients.js";
 import { readRange } from "../topics/range-reader.js";
 import { ResnapshotError } from "./errors.js";
@@ -46,17 +47,6 @@ export interface ResnapshotResult {
   /** How long writers of the table waited (the lock, from before the signal to the first read). */
   writersHeldMs: number;
   elapsedMs: number;
-}
-
-function pgClient(endpoint: PgEndpoint, database: string): pg.Client {
-  return new pg.Client({
-    host: endpoint.host,
-    port: endpoint.port,
-    user: endpoint.user,
-    ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
-    database,
-    connectionTimeoutMillis: 5000,
-  });
 }
 
 /** PostgreSQL's lock_not_available: LOCK waited longer than lock_timeout. */
