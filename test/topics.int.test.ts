@@ -14,6 +14,7 @@ import {
   openCdcRun,
   startConnectors,
   topicRecordCount,
+  waitFor,
   withAdmin,
   type CdcRun,
 } from "./harness/cdc.js";
@@ -28,6 +29,8 @@ import { readRaw, sourceQuery } from "./harness/pipeline.js";
 let run: CdcRun;
 let deps: TopicsDeps;
 let paymentsTopic: string;
+/** Every payment record after this instant was written after it: what --since <time> must start at. */
+let beforeChanges: Date;
 
 const PAID = 9_100_001;
 const GONE = 9_100_002;
@@ -51,6 +54,20 @@ beforeAll(async () => {
      VALUES (1, 1, 'premium', '2026-10-01', NULL, true, 2999.00, '2026-10-01 09:00:00+00', '2026-10-01 09:00:00+00')`,
   );
   await startConnectors(run);
+  // The snapshot's two reads: a connector reports RUNNING (and even "Snapshot completed") before
+  // its producer has written them, the first time on a fresh Connect by seconds.
+  await untilRecords(run.topic("crm", "crm_users"), 1);
+  await untilRecords(run.topic("crm", "crm_subscriptions"), 1);
+  // The payments every test reads: two inserted, then one updated and the other deleted (5 records
+  // with the delete's tombstone). Here rather than in the first test, so that a failure there does
+  // not take the other tests with it.
+  await insertPayment(PAID, "2999.00");
+  await insertPayment(GONE, "0.10");
+  await untilRecords(paymentsTopic, 2);
+  beforeChanges = new Date();
+  await sourceQuery(run, "crm", "UPDATE crm_payments SET status = 'success' WHERE payment_id = $1", [PAID]);
+  await sourceQuery(run, "crm", "DELETE FROM crm_payments WHERE payment_id = $1", [GONE]);
+  await untilRecords(paymentsTopic, 5);
 }, 300_000);
 
 afterAll(async () => {
@@ -72,7 +89,12 @@ async function tail(options: Partial<TailOptions> & Pick<TailOptions, "target">)
 }
 
 async function untilRecords(topic: string, count: number): Promise<void> {
-  await expect.poll(() => topicRecordCount(run, topic), { timeout: 60_000, interval: 250 }).toBe(count);
+  // waitFor rather than expect.poll, which only works inside a test: beforeAll waits with it too.
+  await waitFor(
+    `exactly ${count} record(s) on ${topic}`,
+    async () => ((await topicRecordCount(run, topic)) === count ? true : undefined),
+    60_000,
+  );
 }
 
 function insertPayment(id: number, amount: string): Promise<unknown> {
@@ -143,14 +165,6 @@ describe("topics", () => {
       }),
     ]);
 
-    await insertPayment(PAID, "2999.00");
-    await insertPayment(GONE, "0.10");
-    await untilRecords(paymentsTopic, 2);
-    // Every record after this instant was written after it: what --since <time> must start at.
-    const beforeChanges = new Date();
-    await sourceQuery(run, "crm", "UPDATE crm_payments SET status = 'success' WHERE payment_id = $1", [PAID]);
-    await sourceQuery(run, "crm", "DELETE FROM crm_payments WHERE payment_id = $1", [GONE]);
-    await untilRecords(paymentsTopic, 5);
     const source = await sourcePositions(paymentsTopic, 5);
     const at = (offset: string) => source.get(offset) as { lsn: string; commitTime: string };
     const base = { topic: paymentsTopic, partition: 0 };
