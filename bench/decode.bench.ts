@@ -1,9 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
-import { exactAvroOptions } from "../consumers/src/avro/types.js";
-import { RecordDecoder } from "../consumers/src/runtime/decode.js";
+import { RecordDecoder, registryClient } from "../consumers/src/runtime/decode.js";
 import { loadScriptsConfig, repoRoot } from "../scripts/config.js";
 import { appendResults, machineLine } from "./results-file.js";
 
@@ -57,7 +55,7 @@ log(
   `${records.length} records, ${Math.round(records.reduce((n, b) => n + b.length, 0) / records.length)} bytes each`,
 );
 
-const registry = new SchemaRegistry({ host: config.registryUrl }, { [SchemaType.AVRO]: exactAvroOptions });
+const registry = registryClient(config.registryUrl);
 async function before(): Promise<number> {
   let n = 0;
   for (const buffer of records) {

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { Kafka, logLevel, type Admin } from "kafkajs";
-import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import pg from "pg";
 import { deleteConnector } from "../../connectors/apply.js";
 import { connectorName } from "../../connectors/render.js";
 import { SOURCES, tableTopic, type SourceName } from "../../connectors/sources.js";
-import { exactAvroOptions } from "../../consumers/src/avro/types.js";
+import { registryClient } from "../../consumers/src/runtime/decode.js";
 import type { ChangeEnvelope } from "../../consumers/src/envelope.js";
 import { loadStackConfig, type StackConfig } from "../../scripts/stack/config.js";
 import { applySourceConnector, slotNameFor } from "../../scripts/stack/stack.js";
@@ -45,7 +45,7 @@ export async function openCdcRun(): Promise<CdcRun> {
     topicPrefix,
     dbs,
     kafka: new Kafka({ clientId: `test-${runId}`, brokers: config.kafkaBrokers, logLevel: logLevel.ERROR }),
-    registry: new SchemaRegistry({ host: config.registryUrl }, { [SchemaType.AVRO]: exactAvroOptions }),
+    registry: registryClient(config.registryUrl),
     topic: (source, table) => tableTopic(topicPrefix, source, table),
   };
 }

@@ -37,8 +37,9 @@ export function pipelineLog(name: string): PipelineLog {
   return {
     lines,
     log: (line) => {
-      lines.push(line);
-      if (echo) console.log(`[${name}] ${new Date().toISOString()} ${line}`);
+      const stamped = `${new Date().toISOString()} ${line}`;
+      lines.push(stamped);
+      if (echo) console.log(`[${name}] ${stamped}`);
     },
   };
 }
@@ -273,7 +274,16 @@ export async function waitForDrain(
     if (Date.now() > deadline) {
       throw new Error(
         `timed out after ${timeoutMs} ms waiting for group ${group} to commit the end offsets; ` +
-          `lagging: ${lagging.join(", ")}`,
+          `lagging: ${lagging.join(", ")}` +
+          (options.pipelines ?? [])
+            .map(({ name, pipeline, log }) => {
+              const steps = pipeline.activity().map((a) => `${a.what} for ${a.forMs} ms`);
+              return (
+                `\npipeline ${name} is busy with: ${steps.join("; ") || "nothing"}; its last log lines:\n` +
+                (log?.lines ?? []).slice(-20).join("\n")
+              );
+            })
+            .join(""),
       );
     }
     await sleep(250);

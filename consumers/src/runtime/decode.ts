@@ -6,6 +6,34 @@ import { ConsumerError } from "../errors.js";
 /** One record's decoding: the envelope (null for a tombstone) or why it can never be decoded. */
 export type Decoded = ChangeEnvelope | null | ConsumerError;
 
+/**
+ * A registry request that got no answer by then fails (and is retried as REGISTRY_UNAVAILABLE).
+ * The client's HTTP layer has no timeout of its own: a request the registry accepted and never
+ * answered (a stalled JVM, a half-open connection) hung the chunk, and with it the whole fetch loop,
+ * forever.
+ */
+export const REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
+
+type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]["middlewares"]>[number];
+
+/** What mappersmith's TimeoutMiddleware does (the client's HTTP layer), on the client's own types. */
+const requestTimeout =
+  (ms: number): RegistryMiddleware =>
+  () => ({
+    async prepareRequest(next) {
+      const request = await next();
+      return request.timeout() ? request : request.enhance({ timeout: ms });
+    },
+  });
+
+/** The registry client every reader of the topics uses: Avro decoded exactly, requests time out. */
+export function registryClient(url: string, requestTimeoutMs = REGISTRY_REQUEST_TIMEOUT_MS): SchemaRegistry {
+  return new SchemaRegistry(
+    { host: url, middlewares: [requestTimeout(requestTimeoutMs)] },
+    { [SchemaType.AVRO]: exactAvroOptions },
+  );
+}
+
 interface AvroReader {
   fromBuffer(buffer: Buffer): unknown;
 }
@@ -22,8 +50,8 @@ export class RecordDecoder {
   /** Writer schemas by id (an id the registry did not know is asked again with the next chunk). */
   private readonly schemas = new Map<number, AvroReader>();
 
-  constructor(registryUrl: string) {
-    this.registry = new SchemaRegistry({ host: registryUrl }, { [SchemaType.AVRO]: exactAvroOptions });
+  constructor(registryUrl: string, options: { requestTimeoutMs?: number } = {}) {
+    this.registry = registryClient(registryUrl, options.requestTimeoutMs);
   }
 
   /** One record; a permanent failure throws. */
@@ -73,13 +101,18 @@ export class RecordDecoder {
     }
   }
 
-  /** The writer schema of an id; an id the registry does not know is remembered as permanent. */
+  /**
+   * The writer schema of an id; an id the registry answers 404 for is remembered as permanent.
+   * Only a 404: the client reports a request that got no HTTP answer at all (refused, reset, timed
+   * out) as status 400, and any other answer (401/403 of a misconfigured registry, 5xx) is the
+   * registry's trouble, not the record's: retried, never a dead letter.
+   */
   private async fetchSchema(schemaId: number): Promise<AvroReader | ConsumerError> {
     try {
       return (await this.registry.getSchema(schemaId)) as unknown as AvroReader;
     } catch (error) {
       const status = (error as { status?: number }).status;
-      if (status !== undefined && status >= 400 && status < 500) {
+      if (status === 404) {
         return new ConsumerError(
           "DECODE_UNKNOWN_SCHEMA",
           `schema id ${schemaId} is unknown to the registry (${status})`,

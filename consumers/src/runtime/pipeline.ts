@@ -191,6 +191,8 @@ export class MartsPipeline {
   private hold: { promise: Promise<void>; release: () => void } | undefined;
   /** Chunks between the hold check and their end: what holdWrites waits for. */
   private readonly applying = new Set<Promise<boolean>>();
+  /** The retried steps under way (activity()). */
+  private readonly steps = new Set<{ what: string; since: number }>();
 
   constructor(private readonly deps: PipelineDeps) {
     this.bounds = deps.bounds;
@@ -834,6 +836,8 @@ export class MartsPipeline {
 
   /** Retries transient failures with backoff until CONSUMER_RETRY_MAX_MS or stop(), logging some attempts. */
   private retry<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const step = { what, since: Date.now() };
+    this.steps.add(step);
     return retryTransient(what, work, {
       maxMs: this.deps.config.retryMaxMs,
       signal: this.abort.signal,
@@ -846,7 +850,15 @@ export class MartsPipeline {
             "warn",
           );
       },
-    });
+    }).finally(() => this.steps.delete(step));
+  }
+
+  /**
+   * The steps (decoding, inserting, claiming, ...) under way now and how long each has run: what a
+   * pipeline that stopped moving is waiting for.
+   */
+  activity(now = Date.now()): { what: string; forMs: number }[] {
+    return [...this.steps].map((s) => ({ what: s.what, forMs: now - s.since }));
   }
 
   private fail(error: unknown): void {
