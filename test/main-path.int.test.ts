@@ -359,6 +359,46 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
     console.log(`data_as_of passed the live changes ${Date.now() - waited} ms after their commit`);
     await compare(pending!.user_id, pending!.month, true);
     await compare(owner, event!.month, true);
+
+    // The device moves to another user, then records a fault: the API's report cache (npm start
+    // keeps one) must drop both owners' reports at the move and the new owner's at the fault.
+    const heir = owner === 1 ? 2 : 1;
+    await compare(heir, event!.month); // both reports are read, and kept, before the move
+    const untilPassed = (at: string) =>
+      until(
+        `data_as_of to pass ${at}`,
+        async () => {
+          const { body } = await call(`${api}/reports/user/${heir}?month=${event!.month}`, support);
+          return typeof body.data_as_of === "string" && body.data_as_of >= at ? true : undefined;
+        },
+        60_000,
+      );
+    await untilPassed(
+      await committedAt(
+        crm,
+        "UPDATE crm_prosthetics SET user_id = $2, updated_at = now() WHERE prosthetic_id = $1",
+        [event!.prosthetic_id, heir],
+      ),
+    );
+    const movedFrom = await compare(owner, event!.month, true);
+    const movedTo = await compare(heir, event!.month, true);
+    expect(movedFrom.devices.map((d) => d.prosthetic_id)).not.toContain(event!.prosthetic_id);
+    expect(movedTo.devices.map((d) => d.prosthetic_id)).toContain(event!.prosthetic_id);
+    const errorsBefore = movedTo.devices.find((d) => d.prosthetic_id === event!.prosthetic_id)!
+      .errors as number;
+    await untilPassed(
+      await committedAt(
+        telemetry,
+        `INSERT INTO telemetry_events (event_id, prosthetic_id, event_type, event_timestamp, event_value, severity)
+         SELECT max(event_id) + 1, $1, 'error', $2::timestamptz, 'E-MOVED', 'error' FROM telemetry_events`,
+        [event!.prosthetic_id, `${event!.month}-15T12:00:00Z`],
+      ),
+    );
+    const faulted = await compare(heir, event!.month, true);
+    expect(faulted.devices.find((d) => d.prosthetic_id === event!.prosthetic_id)!.errors).toBe(
+      errorsBefore + 1,
+    );
+    await compare(owner, event!.month);
   } finally {
     await crm.end();
     await telemetry.end();

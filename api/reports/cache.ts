@@ -9,8 +9,8 @@ export interface CacheTouch {
   reset: boolean;
 }
 
-/** Tables whose change may move a device to another user or a user's existence: every entry goes. */
-const SCOPE_TABLES = new Set(["dim_prosthetics", "dim_users"]);
+/** The table whose change may move a device (a prosthesis, its chip) from one user to another. */
+const DEVICE_TABLE = "dim_prosthetics";
 
 export interface ReportCacheStats {
   hits: number;
@@ -30,11 +30,17 @@ interface Entry {
  * written. Exact by construction: the consumers in this process tell the cache before they write a
  * chunk (`invalidate` on "applying": entries of the users it names are dropped) and again after it is
  * recorded applied (reads that overlapped the write are not kept either, since each user's generation
- * moved). A chunk naming a prosthesis or chip reaches its owner through the devices registered with
- * `registerDevices` (read before any entry of the user is kept); a change of dim_prosthetics or
- * dim_users, a TRUNCATE or a snapshot drops everything. Freshness (data_as_of) is kept at most
- * `freshnessMaxAgeMs` and dropped at every chunk: an older data_as_of is still true ("complete up
- * to"), and reports read it before their rows, so the rows are never older than it claims.
+ * moved). A chunk naming a prosthesis or chip reaches its owner through the devices the user's
+ * `devices` read registered; a user's entries are kept only while their devices are registered.
+ *
+ * A change of dim_prosthetics (a device gained, lost, moved, its chip swapped) names its new owner
+ * (the row's user) and its old one (the registered owner of the prosthesis or chip): both lose their
+ * entries and their registration, and read their devices again. A devices read that overlapped any
+ * such change registers nothing: it may hold an owner the change just ended, and would otherwise
+ * steer a later fact of the device away from its new owner. A TRUNCATE or a snapshot drops
+ * everything. Freshness (data_as_of) is kept at most `freshnessMaxAgeMs` and dropped at every chunk:
+ * an older data_as_of is still true ("complete up to"), and reports read it before their rows, so the
+ * rows are never older than it claims.
  *
  * Only where every write to the marts passes through `invalidate` (the embedded default: consumers
  * and API in one process) may a cache be used; the API in server mode reads without one.
@@ -44,6 +50,13 @@ export class ReportCache {
   private readonly keysByUser = new Map<number, Set<string>>();
   private readonly ownerOfProsthetic = new Map<number, number>();
   private readonly ownerOfChip = new Map<string, number>();
+  /** Users whose devices are registered as they are now, with them: only their entries are kept. */
+  private readonly registered = new Map<
+    number,
+    { prosthetics: readonly number[]; chips: readonly string[] }
+  >();
+  /** Bumped by every change of dim_prosthetics: a devices read across it registers nothing. */
+  private deviceEpoch = 0;
   /** Bumped when everything goes. */
   private epoch = 0;
   /** Bumped for a user when a change names them. */
@@ -75,7 +88,7 @@ export class ReportCache {
   invalidate(touch: CacheTouch): void {
     this.freshnessEpoch += 1;
     this.freshnessValue = null;
-    if (touch.reset || touch.tables.some((t) => SCOPE_TABLES.has(t))) {
+    if (touch.reset) {
       this.clear();
       return;
     }
@@ -88,10 +101,29 @@ export class ReportCache {
       const owner = this.ownerOfChip.get(chip);
       if (owner !== undefined) users.add(owner);
     }
+    if (touch.tables.includes(DEVICE_TABLE)) {
+      this.deviceEpoch += 1;
+      // Old and new owners read their devices again; until then nothing routes to them by device,
+      // and none of their entries is kept.
+      for (const id of touch.prosthetics) this.ownerOfProsthetic.delete(id);
+      for (const chip of touch.chips) this.ownerOfChip.delete(chip);
+      for (const userId of users) this.forgetDevices(userId);
+    }
     for (const userId of users) {
       this.userGeneration.set(userId, (this.userGeneration.get(userId) ?? 0) + 1);
       for (const key of [...(this.keysByUser.get(userId) ?? [])]) this.entries.delete(key);
     }
+  }
+
+  /** Unregisters the user's devices (every prosthesis and chip still pointing at them). */
+  private forgetDevices(userId: number): void {
+    const devices = this.registered.get(userId);
+    if (!devices) return;
+    this.registered.delete(userId);
+    for (const id of devices.prosthetics)
+      if (this.ownerOfProsthetic.get(id) === userId) this.ownerOfProsthetic.delete(id);
+    for (const chip of devices.chips)
+      if (this.ownerOfChip.get(chip) === userId) this.ownerOfChip.delete(chip);
   }
 
   /** Drops everything (and the device owners learnt). */
@@ -101,13 +133,28 @@ export class ReportCache {
     this.keysByUser.clear();
     this.ownerOfProsthetic.clear();
     this.ownerOfChip.clear();
+    this.registered.clear();
     this.userGeneration.clear();
   }
 
-  /** The user's devices: changes naming them drop the user's entries from now on. */
-  registerDevices(userId: number, prosthetics: readonly number[], chips: readonly string[]): void {
+  /**
+   * The user's devices, read by `load` (kept like any entry under `key`) and registered: changes
+   * naming them drop the user's entries from now on. A read that overlapped a change of
+   * dim_prosthetics registers nothing and is not kept.
+   */
+  async devices<T extends { prostheticIds: readonly number[]; chipIds: readonly string[] }>(
+    key: string,
+    userId: number,
+    load: () => Promise<T>,
+  ): Promise<T> {
+    return this.get(key, userId, load, { registers: true });
+  }
+
+  private registerDevices(userId: number, prosthetics: readonly number[], chips: readonly string[]): void {
+    this.forgetDevices(userId);
     for (const id of prosthetics) this.ownerOfProsthetic.set(id, userId);
     for (const chip of chips) this.ownerOfChip.set(chip, userId);
+    this.registered.set(userId, { prosthetics: [...prosthetics], chips: [...chips] });
   }
 
   private token(userId: number): string {
@@ -116,9 +163,16 @@ export class ReportCache {
 
   /**
    * The value kept under `key` (an entry of `userId`), else `load()`'s, kept when no change of the
-   * user began or ended while it ran. Concurrent callers of one key share one load.
+   * user began or ended while it ran and the user's devices are registered (`needsDevices: false`:
+   * a value no device change can move, such as whether the user exists). Concurrent callers of one
+   * key share one load.
    */
-  async get<T>(key: string, userId: number, load: () => Promise<T>): Promise<T> {
+  async get<T>(
+    key: string,
+    userId: number,
+    load: () => Promise<T>,
+    options: { needsDevices?: boolean; registers?: boolean } = {},
+  ): Promise<T> {
     const hit = this.entries.get(key);
     if (hit) {
       this.counters.hits += 1;
@@ -126,10 +180,21 @@ export class ReportCache {
     }
     this.counters.misses += 1;
     const token = this.token(userId);
+    const deviceEpoch = this.deviceEpoch;
     const pending = this.loading.get(key);
     if (pending && pending.token === token) return pending.promise as Promise<T>;
     const promise = load().then((value) => {
-      if (this.token(userId) === token) {
+      let keep = this.token(userId) === token;
+      if (keep && options.registers) {
+        keep = this.deviceEpoch === deviceEpoch;
+        if (keep) {
+          const devices = value as { prostheticIds: readonly number[]; chipIds: readonly string[] };
+          this.registerDevices(userId, devices.prostheticIds, devices.chipIds);
+        }
+      } else if (keep && options.needsDevices !== false) {
+        keep = this.registered.has(userId);
+      }
+      if (keep) {
         this.entries.set(key, { userId, value });
         let keys = this.keysByUser.get(userId);
         if (!keys) this.keysByUser.set(userId, (keys = new Set()));

@@ -27,9 +27,15 @@ function counting(cache: ReportCache, key: string, userId: number, value: string
   return { get, loads: () => loads };
 }
 
+/** Registers the user's devices the way ReportService does: a devices read through the cache. */
+const register = (cache: ReportCache, userId: number, prostheticIds: number[], chipIds: string[] = []) =>
+  cache.devices(`devices:${userId}`, userId, async () => ({ prostheticIds, chipIds }));
+
 describe("ReportCache", () => {
   it("keeps a read until a change names its user; other users' changes leave it", async () => {
     const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, []);
+    await register(cache, 2, []);
     const one = counting(cache, "month:1:2026-12", 1, "a");
     const two = counting(cache, "month:2:2026-12", 2, "b");
     expect(await one.get()).toBe("a1");
@@ -38,12 +44,13 @@ describe("ReportCache", () => {
     cache.invalidate(touch({ users: [2] }));
     expect(await one.get()).toBe("a1");
     expect(await two.get()).toBe("b2");
-    expect(cache.stats).toEqual({ hits: 2, misses: 3, discarded: 0, entries: 2 });
+    // Misses: two devices reads, a1, b1, b2; user 2's devices entry went with the change.
+    expect(cache.stats).toEqual({ hits: 2, misses: 5, discarded: 0, entries: 3 });
   });
 
   it("a change naming a registered prosthesis or chip reaches its owner; an unknown one reaches nobody", async () => {
     const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
-    cache.registerDevices(1, [10, 11], ["chip-a"]);
+    await register(cache, 1, [10, 11], ["chip-a"]);
     const one = counting(cache, "day:1:2026-12-04", 1, "d");
     await one.get();
     cache.invalidate(touch({ prosthetics: [99], chips: ["chip-z"], tables: ["telemetry_event_changes"] }));
@@ -54,27 +61,87 @@ describe("ReportCache", () => {
     expect(await one.get()).toBe("d3");
   });
 
-  it("a prosthesis or user row, a TRUNCATE or a snapshot drops everything, device owners included", async () => {
+  it("reads of a user whose devices are not registered are returned, never kept", async () => {
     const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
-    cache.registerDevices(1, [10], []);
+    const one = counting(cache, "month:1:2026-12", 1, "a");
+    expect(await one.get()).toBe("a1");
+    expect(await one.get()).toBe("a2");
+    expect(cache.stats.discarded).toBe(2);
+    // Whether the user exists moves with no device: kept without them.
+    expect(await cache.get("known:1", 1, async () => true, { needsDevices: false })).toBe(true);
+    expect(await cache.get("known:1", 1, async () => false, { needsDevices: false })).toBe(true);
+  });
+
+  it("a change of dim_prosthetics drops the device's old and new owner, registration included, and nobody else", async () => {
+    const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, [10], ["chip-a"]);
+    await register(cache, 2, [20], ["chip-b"]);
+    await register(cache, 3, []);
+    const one = counting(cache, "month:1:2026-12", 1, "a");
+    const two = counting(cache, "month:2:2026-12", 2, "b");
+    const three = counting(cache, "month:3:2026-12", 3, "c");
+    await Promise.all([one.get(), two.get(), three.get()]);
+    // Prosthesis 10 (chip-a) moves from user 1 to user 3: the row names 3, the registration names 1.
+    cache.invalidate(
+      touch({ users: [3], prosthetics: [10], chips: ["chip-a"], tables: ["dim_prosthetics"] }),
+    );
+    expect(await two.get()).toBe("b1");
+    // Neither is registered any more: their reads are fresh and not kept until they read their devices.
+    expect(await one.get()).toBe("a2");
+    expect(await three.get()).toBe("c2");
+    expect(await three.get()).toBe("c3");
+    await register(cache, 1, []);
+    await register(cache, 3, [10], ["chip-a"]);
+    expect(await one.get()).toBe("a3");
+    expect(await three.get()).toBe("c4");
+    expect(await three.get()).toBe("c4");
+    // The device's facts now reach its new owner only.
+    cache.invalidate(touch({ chips: ["chip-a"], tables: ["raw_telemetry_changes"] }));
+    expect(await one.get()).toBe("a3");
+    expect(await two.get()).toBe("b1");
+    expect(await three.get()).toBe("c5");
+  });
+
+  it("a devices read across a change of dim_prosthetics registers nothing: a stale owner cannot take a device's facts from the new one", async () => {
+    const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    // User 1 reads their devices while prosthesis 10 is still theirs ...
+    const stale = deferred<{ prostheticIds: number[]; chipIds: string[] }>();
+    const reading = cache.devices("devices:1", 1, () => stale.promise);
+    // ... it moves to user 2 (no registered owner yet: the change names only 2), who reads theirs ...
+    cache.invalidate(touch({ users: [2], prosthetics: [10], tables: ["dim_prosthetics"] }));
+    await register(cache, 2, [10]);
+    const two = counting(cache, "month:2:2026-12", 2, "b");
+    expect(await two.get()).toBe("b1");
+    // ... and then user 1's read ends, holding the device it no longer has.
+    stale.resolve({ prostheticIds: [10], chipIds: [] });
+    expect(await reading).toEqual({ prostheticIds: [10], chipIds: [] });
+    // A fact of prosthesis 10 still reaches user 2; user 1 got nothing kept.
+    cache.invalidate(touch({ prosthetics: [10], tables: ["battery_metric_changes"] }));
+    expect(await two.get()).toBe("b2");
+    const one = counting(cache, "month:1:2026-12", 1, "a");
+    expect(await one.get()).toBe("a1");
+    expect(await one.get()).toBe("a2");
+  });
+
+  it("a TRUNCATE or a snapshot drops everything, device owners included", async () => {
+    const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, [10]);
+    await register(cache, 2, []);
     const one = counting(cache, "month:1:2026-12", 1, "a");
     const two = counting(cache, "month:2:2026-12", 2, "b");
     await one.get();
     await two.get();
-    cache.invalidate(touch({ users: [3], prosthetics: [10], tables: ["dim_prosthetics"] }));
-    expect(cache.stats.entries).toBe(0);
-    await one.get();
-    await two.get();
     cache.invalidate(touch({ tables: [], reset: true }));
     expect(cache.stats.entries).toBe(0);
-    await one.get();
-    // The owners went with it: prosthesis 10 names nobody until registered again.
+    // The owners went with it: prosthesis 10 names nobody, and user 1 reads anew until registered again.
     cache.invalidate(touch({ prosthetics: [10], tables: ["telemetry_event_changes"] }));
+    expect(await one.get()).toBe("a2");
     expect(await one.get()).toBe("a3");
   });
 
   it("a read during which a change of its user began or ended is returned but not kept", async () => {
     const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, []);
     const slow = deferred<string>();
     const reading = cache.get("month:1:2026-12", 1, () => slow.promise);
     cache.invalidate(touch({ users: [1] })); // "applying": the chunk is being written
@@ -87,6 +154,7 @@ describe("ReportCache", () => {
 
   it("a change of another user during a read does not stop it being kept", async () => {
     const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, []);
     const slow = deferred<string>();
     const reading = cache.get("month:1:2026-12", 1, () => slow.promise);
     cache.invalidate(touch({ users: [2] }));
@@ -104,9 +172,11 @@ describe("ReportCache", () => {
 
   it("drops the least recently used entries beyond its size, and their user index with them", async () => {
     const cache = new ReportCache({ maxEntries: 2, freshnessMaxAgeMs: 1000 });
-    for (const user of [1, 2, 3]) await cache.get(`month:${user}`, user, async () => user);
+    for (const user of [1, 2, 3]) {
+      await cache.get(`known:${user}`, user, async () => user, { needsDevices: false });
+    }
     expect(cache.stats.entries).toBe(2);
-    expect(await cache.get("month:1", 1, async () => 10)).toBe(10);
+    expect(await cache.get("known:1", 1, async () => 10, { needsDevices: false })).toBe(10);
   });
 
   it("keeps data_as_of at most its maximum age, and not across a chunk", async () => {

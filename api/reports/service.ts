@@ -45,24 +45,30 @@ export class ReportService {
   }
 
   /** The read `load`, kept in the cache (when there is one) as `key` of the user until they change. */
-  private cached<T>(key: string, userId: number, load: () => Promise<T>): Promise<T> {
+  private cached<T>(
+    key: string,
+    userId: number,
+    load: () => Promise<T>,
+    options?: { needsDevices?: boolean },
+  ): Promise<T> {
     const { cache } = this.source;
-    return cache ? cache.get(key, userId, load) : load();
+    return cache ? cache.get(key, userId, load, options) : load();
   }
 
   /** The user's current prostheses and chips (what a live stream follows). */
   devices(userId: number): Promise<{ prostheticIds: number[]; chipIds: string[] }> {
-    return this.cached(`devices:${userId}`, userId, async () => {
-      const devices = await queryUserDevices(this.source.client, this.source.database, userId);
-      this.source.cache?.registerDevices(userId, devices.prostheticIds, devices.chipIds);
-      return devices;
-    });
+    const { cache, client, database } = this.source;
+    const load = () => queryUserDevices(client, database, userId);
+    return cache ? cache.devices(`devices:${userId}`, userId, load) : load();
   }
 
   /** 404 unless the marts know the user; with a cache, also learns their devices (see ReportCache). */
   private async knownUser(userId: number): Promise<void> {
-    const known = await this.cached(`known:${userId}`, userId, async () =>
-      Boolean(await findReportUser(this.source.client, this.source.database, userId)),
+    const known = await this.cached(
+      `known:${userId}`,
+      userId,
+      async () => Boolean(await findReportUser(this.source.client, this.source.database, userId)),
+      { needsDevices: false },
     );
     if (!known) throw userNotFound(userId);
     if (this.source.cache) await this.devices(userId);
