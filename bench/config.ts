@@ -75,3 +75,14 @@ export const BATCH_NAME = "benchbatch";
 export function batchEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CRM_DB: `${BATCH_NAME}_crm`, TELEMETRY_DB: `${BATCH_NAME}_telemetry` };
 }
+
+/**
+ * BENCH_LEVER=prepare-ahead: `npm run bench` also drains the topics twice more, unprofiled, with
+ * CONSUMER_PREPARE_AHEAD=false and then =true (fresh group and data dir each), and reports the ratio.
+ */
+export function benchLever(): "prepare-ahead" | null {
+  const lever = process.env.BENCH_LEVER?.trim() ?? "";
+  if (lever === "") return null;
+  if (lever !== "prepare-ahead") throw new Error(`BENCH_LEVER: expected "prepare-ahead", got "${lever}"`);
+  return lever;
+}

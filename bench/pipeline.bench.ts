@@ -11,7 +11,7 @@ import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
-import { consumerOverrides, kafkaEngineOverrides } from "./config.js";
+import { benchLever, consumerOverrides, kafkaEngineOverrides } from "./config.js";
 import { measureKafkaEngine, type KafkaEngineReport } from "./kafka-engine.js";
 import { cpuPerMillion, stackMemory, usageMeter, type PhaseUsage } from "./process-usage.js";
 import { profileMarkdown, startCpuProfile } from "./cpu-profile.js";
@@ -154,6 +154,45 @@ try {
   usages.kafkaEngineWait = endKafkaEngine();
 
   const { end } = await groupLag(run.kafka, run.topicPrefix, config.group);
+  // A lever side by side (BENCH_LEVER): the same drain without it, then with it, both unprofiled,
+  // each on a fresh group and data dir.
+  const lever = benchLever();
+  const leverDrains: { name: string; env: Record<string, string>; recordsPerS: number; usage: PhaseUsage }[] =
+    [];
+  if (lever === "prepare-ahead") {
+    for (const [name, value] of [
+      ["prepare-ahead off", "false"],
+      ["prepare-ahead on", "true"],
+    ] as const) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "bench-ch-lever-"));
+      const env = { CONSUMER_PREPARE_AHEAD: value };
+      const leverConfig = loadConsumerConfig({
+        ...overrides,
+        ...env,
+        KAFKA_BROKERS: run.config.kafkaBrokers.join(","),
+        SCHEMA_REGISTRY_URL: run.config.registryUrl,
+        TOPIC_PREFIX: run.topicPrefix,
+        CONSUMER_GROUP: `bench-${run.runId}-${value}`,
+        CLICKHOUSE_PATH: dir,
+        CLICKHOUSE_DATABASE: "reports",
+      });
+      const endLever = meter.phase();
+      const drained = await startPipeline(leverConfig, () => undefined);
+      await waitFor(
+        `the ${name} drain`,
+        async () =>
+          (await groupLag(run.kafka, run.topicPrefix, leverConfig.group)).committed >= end ? true : undefined,
+        1_800_000,
+      );
+      const usage = endLever();
+      await drained.close();
+      rmSync(dir, { recursive: true, force: true });
+      const recordsPerS = Math.round(end / usage.wallS);
+      leverDrains.push({ name, env, recordsPerS, usage });
+      usages[`lever ${name}`] = usage;
+      log(`${name}: ${end} records in ${usage.wallS.toFixed(1)} s = ${recordsPerS} records/s`);
+    }
+  }
   const endDrain = meter.phase();
   // Where the drain's main-thread time goes (the issue's "where the time goes": a CPU profile).
   const stopProfile = await startCpuProfile("pipeline-drain");
@@ -258,7 +297,7 @@ try {
   const engineEnv = Object.entries(kafkaEngineOverrides())
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
-  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}npm run bench`;
+  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}${lever ? `BENCH_LEVER=${lever} ` : ""}npm run bench`;
   const versions = {
     node: process.version,
     clickhouse: `${clickhouseVersion} (chdb ${packageVersion("chdb")})`,
@@ -297,6 +336,18 @@ try {
     `| freshness, commit -> visible in ClickHouse, under simulate --rate ${FRESHNESS_RATE} (achieved ${summary.achievedRate.toFixed(0)}/s, ${FRESHNESS_SECONDS} s, ${samples.length} markers) | p50 ${p50} ms, p95 ${p95} ms, max ${samples.at(-1)} ms |`,
     `| peak RSS of the process (consumer + embedded ClickHouse) | ${usages.drain?.peakRssMiB} MiB during the drain, ${processMaxRssMiB} MiB over the run (maxRSS) |`,
     `| crash repair worst case: every mart chain rebuilt from its change table (a chunk touching every month) | ${(rebuildMs / 1000).toFixed(1)} s (${rebuilds.join("; ")}) |`,
+    ...(leverDrains.length === 2
+      ? [
+          `| lever ${lever}, side by side (BENCH_LEVER=${lever}: two more drains of the same ${end} records, unprofiled, fresh group and data dir each) | ${leverDrains
+            .map(
+              (d) =>
+                `${d.name}: ${d.recordsPerS} records/s, ${cpuPerMillion(d.usage.cpuS, end)} s CPU per million, peak RSS ${d.usage.peakRssMiB} MiB`,
+            )
+            .join(
+              "; ",
+            )}; **${((leverDrains[1]?.recordsPerS ?? NaN) / (leverDrains[0]?.recordsPerS ?? NaN)).toFixed(2)}x** |`,
+        ]
+      : []),
     "",
     "Cost per phase. CPU: the process's user + system time (the embedded ClickHouse's threads included). The stack's JVMs are other processes: their CPU over the phase is read from /proc, and the stack is shared, so other work counts there too.",
     "",
@@ -372,6 +423,18 @@ try {
       processMaxRssMiB,
       stackMemory: stack,
       crashRepair: { ms: rebuildMs, chains: rebuilds },
+      lever: lever
+        ? {
+            name: lever,
+            drains: leverDrains.map((d) => ({
+              name: d.name,
+              env: d.env,
+              recordsPerS: d.recordsPerS,
+              cpuPerMillion: cpuPerMillion(d.usage.cpuS, end),
+              peakRssMiB: d.usage.peakRssMiB,
+            })),
+          }
+        : null,
     },
     date,
   );

@@ -47,6 +47,13 @@ import { retryTransient } from "./retry.js";
 import type { ConsumerLog } from "../logging.js";
 import type { PipelineObserver } from "./observer.js";
 
+/** A chunk's rows and dead letters, before ClickHouse (MartsPipeline.prepareChunk). */
+export interface PreparedChunk {
+  mapped: MappedChange[];
+  letters: DeadLetter[];
+  reemitted: number;
+}
+
 export interface PipelineStats {
   chunks: number;
   records: number;
@@ -555,19 +562,30 @@ export class MartsPipeline {
   private async flushReady(state: PartitionState): Promise<boolean> {
     while (this.hold && !this.abort.signal.aborted) await this.hold.promise;
     if (this.abort.signal.aborted || this.reloadNeeded || state.fenced) return false;
-    const size = nextChunkSize(state.records, {
-      maxRecords: this.deps.config.chunkMaxRecords,
-      quietMs: this.deps.config.chunkQuietMs,
-      maxWaitMs: this.deps.config.chunkMaxWaitMs,
-      now: Date.now(),
-      forcedLast: state.forcedLast,
-    });
+    // A chunk prepared while the previous one was inserted is the next chunk, exactly: its records
+    // went through the re-emission guard already.
+    const ahead = state.ahead;
+    state.ahead = undefined;
+    const size =
+      ahead?.size ??
+      nextChunkSize(state.records, {
+        maxRecords: this.deps.config.chunkMaxRecords,
+        quietMs: this.deps.config.chunkQuietMs,
+        maxWaitMs: this.deps.config.chunkMaxWaitMs,
+        now: Date.now(),
+        forcedLast: state.forcedLast,
+      });
     if (size === 0) return false;
     const chunk = state.records.slice(0, size);
+    if (ahead && chunk[0]?.offset !== ahead.first) {
+      throw new Error(
+        `${state.topic}:${state.partition}: the chunk prepared ahead starts at ${ahead.first}, the buffer at ${chunk[0]?.offset}`,
+      );
+    }
     // The chunk is exactly an open intent's range when one is being redone (nextChunkSize).
     const redoOf = state.forcedLast !== undefined ? state.intentClaim : undefined;
     // Registered before the first await: holdWrites sees every chunk past the hold check.
-    const applying = this.applyChunk(state, chunk, redoOf);
+    const applying = this.applyChunk(state, chunk, redoOf, ahead?.promise);
     this.applying.add(applying);
     const applied = await applying.finally(() => this.applying.delete(applying));
     if (!applied) {
@@ -577,6 +595,7 @@ export class MartsPipeline {
       state.fenced = true;
       state.fencedAt = Date.now();
       state.records = [];
+      state.ahead = undefined;
       this.deps.log(
         `${state.topic}:${state.partition} was claimed by another member; dropped the chunk ` +
           `${chunk[0]?.offset}-${chunk[chunk.length - 1]?.offset} unapplied (its new owner applies it)`,
@@ -620,16 +639,15 @@ export class MartsPipeline {
   }
 
   /**
-   * Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's
-   * claim. `redoOf`: the claim of the open intent this chunk redoes, if it is one.
+   * A chunk's records decoded, checked against the re-emission guard and mapped to rows, with the
+   * dead letters among them: everything before ClickHouse. Runs exactly once per chunk, in offset
+   * order (the guard remembers what it checked).
    */
-  private async applyChunk(
+  private async prepareChunk(
     state: PartitionState,
-    chunk: BufferedRecord[],
-    redoOf: bigint | undefined,
-  ): Promise<boolean> {
-    const { config, clickhouse, decoder } = this.deps;
-    const started = performance.now();
+    chunk: readonly BufferedRecord[],
+  ): Promise<PreparedChunk> {
+    const { decoder } = this.deps;
     const mapped: MappedChange[] = [];
     const letters: DeadLetter[] = [];
     let reemitted = 0;
@@ -666,6 +684,41 @@ export class MartsPipeline {
         });
       }
     }
+    return { mapped, letters, reemitted };
+  }
+
+  /**
+   * While chunk `size` records long is inserted, prepares the next one when it is already full: the
+   * engine inserts on its own thread while this one decodes and maps. Only a full chunk (nextChunkSize
+   * takes exactly `chunkMaxRecords` then, whatever arrives meanwhile), never a redo.
+   */
+  private prepareAhead(state: PartitionState, size: number): void {
+    const { chunkMaxRecords, prepareAhead } = this.deps.config;
+    if (!prepareAhead || state.ahead || state.forcedLast !== undefined) return;
+    if (state.records.length - size < chunkMaxRecords) return;
+    const next = state.records.slice(size, size + chunkMaxRecords);
+    const first = (next[0] as BufferedRecord).offset;
+    // After the insert's statement is on its way (its first steps are promise callbacks).
+    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.prepareChunk(state, next),
+    );
+    promise.catch(() => undefined); // a failure surfaces when flushReady takes it
+    state.ahead = { first, size: next.length, promise };
+  }
+
+  /**
+   * Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's
+   * claim. `redoOf`: the claim of the open intent this chunk redoes, if it is one.
+   */
+  private async applyChunk(
+    state: PartitionState,
+    chunk: BufferedRecord[],
+    redoOf: bigint | undefined,
+    ahead: Promise<PreparedChunk> | undefined,
+  ): Promise<boolean> {
+    const { config, clickhouse } = this.deps;
+    const started = performance.now();
+    const { mapped, letters, reemitted } = await (ahead ?? this.prepareChunk(state, chunk));
     const first = (chunk[0] as BufferedRecord).offset;
     const lastRecord = chunk[chunk.length - 1] as BufferedRecord;
     const last = lastRecord.offset;
@@ -714,7 +767,11 @@ export class MartsPipeline {
       this.deps.log(`${state.topic}:${state.partition}: ${formatRepair(first, last, summary)}`);
     } else {
       const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
-      await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
+      const inserting = this.retry("inserting chunk", () =>
+        insertMapped(clickhouse, db, collected.rows, token),
+      );
+      this.prepareAhead(state, chunk.length);
+      await inserting;
     }
     // After the rows: a reset retracts only what was committed before it, wherever it was inserted.
     for (const reset of resets) {
