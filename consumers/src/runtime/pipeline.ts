@@ -68,6 +68,8 @@ export interface PipelineStats {
   retries: number;
   /** Chunks of a dead writer repaired instead of redone (sink/crash-repair.ts). */
   crashRepairs: number;
+  /** Chunks applied that were decoded and mapped while the previous chunk was inserted. */
+  preparedAhead: number;
   lastFlushAt: number | undefined;
 }
 
@@ -162,6 +164,7 @@ export class MartsPipeline {
     changes: 0,
     retries: 0,
     crashRepairs: 0,
+    preparedAhead: 0,
     lastFlushAt: undefined,
   };
   /**
@@ -807,6 +810,7 @@ export class MartsPipeline {
     this.stats.deadLetters += letters.length;
     this.stats.reemitted += reemitted;
     if (repaired) this.stats.crashRepairs += 1;
+    if (ahead) this.stats.preparedAhead += 1;
     this.stats.lastFlushAt = Date.now();
     this.deps.observer?.chunkApplied({
       topic: state.topic,
