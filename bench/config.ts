@@ -76,13 +76,19 @@ export function batchEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CRM_DB: `${BATCH_NAME}_crm`, TELEMETRY_DB: `${BATCH_NAME}_telemetry` };
 }
 
+/** Consumer switches a bench run can compare side by side (BENCH_LEVER). */
+const LEVERS = ["CONSUMER_FETCH_AHEAD"] as const;
+export type BenchLever = (typeof LEVERS)[number];
+
 /**
- * BENCH_LEVER=prepare-ahead: `npm run bench` also drains the topics twice more, unprofiled, with
- * CONSUMER_PREPARE_AHEAD=false and then =true (fresh group and data dir each), and reports the ratio.
+ * BENCH_LEVER=CONSUMER_FETCH_AHEAD: `npm run bench` also drains the topics
+ * twice more, unprofiled, with the switch =false and then =true (fresh group and data dir each), and
+ * reports the ratio.
  */
-export function benchLever(): "prepare-ahead" | null {
+export function benchLever(): BenchLever | null {
   const lever = process.env.BENCH_LEVER?.trim() ?? "";
   if (lever === "") return null;
-  if (lever !== "prepare-ahead") throw new Error(`BENCH_LEVER: expected "prepare-ahead", got "${lever}"`);
-  return lever;
+  if (!(LEVERS as readonly string[]).includes(lever))
+    throw new Error(`BENCH_LEVER: expected one of ${LEVERS.join(", ")}, got "${lever}"`);
+  return lever as BenchLever;
 }

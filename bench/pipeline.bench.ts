@@ -159,13 +159,11 @@ try {
   const lever = benchLever();
   const leverDrains: { name: string; env: Record<string, string>; recordsPerS: number; usage: PhaseUsage }[] =
     [];
-  if (lever === "prepare-ahead") {
-    for (const [name, value] of [
-      ["prepare-ahead off", "false"],
-      ["prepare-ahead on", "true"],
-    ] as const) {
+  if (lever) {
+    for (const value of ["false", "true"] as const) {
+      const name = `${lever}=${value}`;
       const dir = mkdtempSync(path.join(os.tmpdir(), "bench-ch-lever-"));
-      const env = { CONSUMER_PREPARE_AHEAD: value };
+      const env = { [lever]: value };
       const leverConfig = loadConsumerConfig({
         ...overrides,
         ...env,

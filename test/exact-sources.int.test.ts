@@ -97,8 +97,8 @@ describe("exact from the source", () => {
   }, 600_000);
 
   it("Kafka Connect SIGKILLed three times mid-stream: the changes it emitted again are dropped, zero differences", async () => {
-    // Small chunks: the bursts Connect emits again after a kill fill several, and the consumer
-    // prepares each next one while the previous is inserted (the guard sees them once, in order).
+    // Small chunks: the bursts Connect emits again after a kill fill several, applied in the
+    // background while the next batches are fetched (the guard sees them once, in order).
     ctx = await openPipelineRun({ telemetryDensity: 0.05, seed: 41, config: { chunkMaxRecords: 250 } });
     const { run } = ctx;
     const marts = await ctx.startPipeline("marts");
@@ -122,7 +122,6 @@ describe("exact from the source", () => {
     );
     expect(repeated).toBeGreaterThan(0);
     expect(marts.pipeline.stats.reemitted).toBe(repeated);
-    expect(marts.pipeline.stats.preparedAhead).toBeGreaterThan(0);
   }, 600_000);
 
   it("one partition held back: data_as_of of its source stays before its first pending commit, the other source goes on", async () => {

@@ -29,10 +29,11 @@ export interface ConsumerConfig {
   /** Give up retrying a transient ClickHouse/registry failure after this long. @default 600000 */
   retryMaxMs: number;
   /**
-   * Decode and map a partition's next full chunk while the engine inserts the current one (the
-   * insert runs on the engine's threads). @default true (CONSUMER_PREPARE_AHEAD=false turns it off)
+   * Keep fetching while chunks are applied, up to two chunks' worth of buffered records per partition
+   * (then the fetch waits: the backpressure). false: every batch waits for its partition's chunks.
+   * @default true (CONSUMER_FETCH_AHEAD)
    */
-  prepareAhead: boolean;
+  fetchAhead: boolean;
   /**
    * Records per partition whose source identities are kept to drop changes Debezium emits again
    * after its task restarts (runtime/reemission.ts); re-read from Kafka after every (re)assignment.
@@ -130,9 +131,8 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
     topicWaitMs: positiveInt("CONSUMER_TOPIC_WAIT_MS", env.CONSUMER_TOPIC_WAIT_MS, 300_000),
     retryMaxMs: positiveInt("CONSUMER_RETRY_MAX_MS", env.CONSUMER_RETRY_MAX_MS, 600_000),
-    prepareAhead:
-      oneOf("CONSUMER_PREPARE_AHEAD", env.CONSUMER_PREPARE_AHEAD, ["true", "false"] as const, "true") ===
-      "true",
+    fetchAhead:
+      oneOf("CONSUMER_FETCH_AHEAD", env.CONSUMER_FETCH_AHEAD, ["true", "false"] as const, "true") === "true",
     reemissionWindow: positiveInt("CONSUMER_REEMIT_WINDOW", env.CONSUMER_REEMIT_WINDOW, 100_000),
     metrics: loadConsumerMetricsConfig(env),
     logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["text", "json"] as const, "text"),

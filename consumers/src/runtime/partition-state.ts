@@ -1,5 +1,4 @@
 import type { BufferedRecord } from "./chunking.js";
-import type { PreparedChunk } from "./pipeline.js";
 import { ReemissionGuard } from "./reemission.js";
 
 /** Where a partition resumes (pipeline.ts resumePoint). */
@@ -27,8 +26,8 @@ export class PartitionState {
   intentClaim: bigint | undefined;
   /** Drops changes Debezium emitted again after its task restarted. */
   readonly guard: ReemissionGuard;
-  /** The next chunk, prepared while the previous one was inserted (its records passed the guard). */
-  ahead: { first: bigint; size: number; promise: Promise<PreparedChunk> } | undefined;
+  /** A background flush (MartsPipeline.flushInBackground) is queued or running. */
+  flushing = false;
   /** While set, records below it are re-read history that fills the guard's window. */
   rereadUntil: bigint | undefined;
   private tail: Promise<unknown> = Promise.resolve();

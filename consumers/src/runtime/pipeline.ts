@@ -48,7 +48,7 @@ import type { ConsumerLog } from "../logging.js";
 import type { PipelineObserver } from "./observer.js";
 
 /** A chunk's rows and dead letters, before ClickHouse (MartsPipeline.prepareChunk). */
-export interface PreparedChunk {
+interface PreparedChunk {
   mapped: MappedChange[];
   letters: DeadLetter[];
   reemitted: number;
@@ -68,8 +68,6 @@ export interface PipelineStats {
   retries: number;
   /** Chunks of a dead writer repaired instead of redone (sink/crash-repair.ts). */
   crashRepairs: number;
-  /** Chunks applied that were decoded and mapped while the previous chunk was inserted. */
-  preparedAhead: number;
   lastFlushAt: number | undefined;
 }
 
@@ -164,7 +162,6 @@ export class MartsPipeline {
     changes: 0,
     retries: 0,
     crashRepairs: 0,
-    preparedAhead: 0,
     lastFlushAt: undefined,
   };
   /**
@@ -498,6 +495,12 @@ export class MartsPipeline {
       state.positionCommitted = true;
       await this.commit(state, state.nextOffset);
     }
+    // Below two chunks' worth of buffered records (CONSUMER_FETCH_AHEAD) the chunks are applied in the
+    // background and the fetch loop goes on reading meanwhile; from there on this batch waits for them.
+    if (this.deps.config.fetchAhead && state.records.length < 2 * this.deps.config.chunkMaxRecords) {
+      this.flushInBackground(state);
+      return;
+    }
     // Flushing here, while the fetch loop waits, is the backpressure: a slow ClickHouse pauses reading.
     // kafkajs heartbeats only between batches: keep the session alive while chunks are applied.
     const keepAlive = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
@@ -553,6 +556,22 @@ export class MartsPipeline {
     return true;
   }
 
+  /** Applies the partition's ready chunks after whatever it is doing, without waiting for them. */
+  private flushInBackground(state: PartitionState): void {
+    if (state.flushing) return;
+    state.flushing = true;
+    state
+      .exclusive(async () => {
+        while (await this.flushReady(state)) {
+          // one ready chunk after another, until none is ready (flushAged takes the rest)
+        }
+      })
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        state.flushing = false;
+      });
+  }
+
   private async flushAged(): Promise<void> {
     if (this.abort.signal.aborted || this.reloadNeeded || this.hold) return;
     for (const state of this.partitions.values()) {
@@ -565,30 +584,19 @@ export class MartsPipeline {
   private async flushReady(state: PartitionState): Promise<boolean> {
     while (this.hold && !this.abort.signal.aborted) await this.hold.promise;
     if (this.abort.signal.aborted || this.reloadNeeded || state.fenced) return false;
-    // A chunk prepared while the previous one was inserted is the next chunk, exactly: its records
-    // went through the re-emission guard already.
-    const ahead = state.ahead;
-    state.ahead = undefined;
-    const size =
-      ahead?.size ??
-      nextChunkSize(state.records, {
-        maxRecords: this.deps.config.chunkMaxRecords,
-        quietMs: this.deps.config.chunkQuietMs,
-        maxWaitMs: this.deps.config.chunkMaxWaitMs,
-        now: Date.now(),
-        forcedLast: state.forcedLast,
-      });
+    const size = nextChunkSize(state.records, {
+      maxRecords: this.deps.config.chunkMaxRecords,
+      quietMs: this.deps.config.chunkQuietMs,
+      maxWaitMs: this.deps.config.chunkMaxWaitMs,
+      now: Date.now(),
+      forcedLast: state.forcedLast,
+    });
     if (size === 0) return false;
     const chunk = state.records.slice(0, size);
-    if (ahead && chunk[0]?.offset !== ahead.first) {
-      throw new Error(
-        `${state.topic}:${state.partition}: the chunk prepared ahead starts at ${ahead.first}, the buffer at ${chunk[0]?.offset}`,
-      );
-    }
     // The chunk is exactly an open intent's range when one is being redone (nextChunkSize).
     const redoOf = state.forcedLast !== undefined ? state.intentClaim : undefined;
     // Registered before the first await: holdWrites sees every chunk past the hold check.
-    const applying = this.applyChunk(state, chunk, redoOf, ahead?.promise);
+    const applying = this.applyChunk(state, chunk, redoOf);
     this.applying.add(applying);
     const applied = await applying.finally(() => this.applying.delete(applying));
     if (!applied) {
@@ -598,7 +606,6 @@ export class MartsPipeline {
       state.fenced = true;
       state.fencedAt = Date.now();
       state.records = [];
-      state.ahead = undefined;
       this.deps.log(
         `${state.topic}:${state.partition} was claimed by another member; dropped the chunk ` +
           `${chunk[0]?.offset}-${chunk[chunk.length - 1]?.offset} unapplied (its new owner applies it)`,
@@ -691,25 +698,6 @@ export class MartsPipeline {
   }
 
   /**
-   * While chunk `size` records long is inserted, prepares the next one when it is already full: the
-   * engine inserts on its own thread while this one decodes and maps. Only a full chunk (nextChunkSize
-   * takes exactly `chunkMaxRecords` then, whatever arrives meanwhile), never a redo.
-   */
-  private prepareAhead(state: PartitionState, size: number): void {
-    const { chunkMaxRecords, prepareAhead } = this.deps.config;
-    if (!prepareAhead || state.ahead || state.forcedLast !== undefined) return;
-    if (state.records.length - size < chunkMaxRecords) return;
-    const next = state.records.slice(size, size + chunkMaxRecords);
-    const first = (next[0] as BufferedRecord).offset;
-    // After the insert's statement is on its way (its first steps are promise callbacks).
-    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.prepareChunk(state, next),
-    );
-    promise.catch(() => undefined); // a failure surfaces when flushReady takes it
-    state.ahead = { first, size: next.length, promise };
-  }
-
-  /**
    * Applies a chunk; false (and nothing inserted) when this member no longer holds the partition's
    * claim. `redoOf`: the claim of the open intent this chunk redoes, if it is one.
    */
@@ -717,11 +705,10 @@ export class MartsPipeline {
     state: PartitionState,
     chunk: BufferedRecord[],
     redoOf: bigint | undefined,
-    ahead: Promise<PreparedChunk> | undefined,
   ): Promise<boolean> {
     const { config, clickhouse } = this.deps;
     const started = performance.now();
-    const { mapped, letters, reemitted } = await (ahead ?? this.prepareChunk(state, chunk));
+    const { mapped, letters, reemitted } = await this.prepareChunk(state, chunk);
     const first = (chunk[0] as BufferedRecord).offset;
     const lastRecord = chunk[chunk.length - 1] as BufferedRecord;
     const last = lastRecord.offset;
@@ -770,11 +757,7 @@ export class MartsPipeline {
       this.deps.log(`${state.topic}:${state.partition}: ${formatRepair(first, last, summary)}`);
     } else {
       const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
-      const inserting = this.retry("inserting chunk", () =>
-        insertMapped(clickhouse, db, collected.rows, token),
-      );
-      this.prepareAhead(state, chunk.length);
-      await inserting;
+      await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
     }
     // After the rows: a reset retracts only what was committed before it, wherever it was inserted.
     for (const reset of resets) {
@@ -810,7 +793,6 @@ export class MartsPipeline {
     this.stats.deadLetters += letters.length;
     this.stats.reemitted += reemitted;
     if (repaired) this.stats.crashRepairs += 1;
-    if (ahead) this.stats.preparedAhead += 1;
     this.stats.lastFlushAt = Date.now();
     this.deps.observer?.chunkApplied({
       topic: state.topic,
