@@ -72,15 +72,19 @@ try {
   );
 
   const overrides = consumerOverrides();
-  const config = loadConsumerConfig({
-    ...overrides,
-    KAFKA_BROKERS: run.config.kafkaBrokers.join(","),
-    SCHEMA_REGISTRY_URL: run.config.registryUrl,
-    TOPIC_PREFIX: run.topicPrefix,
-    CONSUMER_GROUP: `bench-${run.runId}`,
-    CLICKHOUSE_PATH: chDir,
-    CLICKHOUSE_DATABASE: "reports",
-  });
+  /** A drain's consumer: the run's topics, its own group and data dir, the CONSUMER_* overrides. */
+  const drainConfig = (group: string, dir: string, env: Record<string, string> = {}) =>
+    loadConsumerConfig({
+      ...overrides,
+      ...env,
+      KAFKA_BROKERS: run.config.kafkaBrokers.join(","),
+      SCHEMA_REGISTRY_URL: run.config.registryUrl,
+      TOPIC_PREFIX: run.topicPrefix,
+      CONSUMER_GROUP: group,
+      CLICKHOUSE_PATH: dir,
+      CLICKHOUSE_DATABASE: "reports",
+    });
+  const config = drainConfig(`bench-${run.runId}`, chDir);
   // The baseline: a plain kafkajs consumer that only fetches and Avro-decodes the same topics (no
   // mapping, no ClickHouse, no bookkeeping), in this run, before the pipeline reads them.
   const perTopic: Record<string, number> = {};
@@ -154,6 +158,13 @@ try {
   usages.kafkaEngineWait = endKafkaEngine();
 
   const { end } = await groupLag(run.kafka, run.topicPrefix, config.group);
+  /** Until `group` has committed the pre-filled topics' end offsets. */
+  const untilDrained = (what: string, group: string) =>
+    waitFor(
+      what,
+      async () => ((await groupLag(run.kafka, run.topicPrefix, group)).committed >= end ? true : undefined),
+      1_800_000,
+    );
   // A lever side by side (BENCH_LEVER): the same drain without it, then with it, both unprofiled,
   // each on a fresh group and data dir.
   const lever = benchLever();
@@ -164,24 +175,10 @@ try {
       const name = `${lever}=${value}`;
       const dir = mkdtempSync(path.join(os.tmpdir(), "bench-ch-lever-"));
       const env = { [lever]: value };
-      const leverConfig = loadConsumerConfig({
-        ...overrides,
-        ...env,
-        KAFKA_BROKERS: run.config.kafkaBrokers.join(","),
-        SCHEMA_REGISTRY_URL: run.config.registryUrl,
-        TOPIC_PREFIX: run.topicPrefix,
-        CONSUMER_GROUP: `bench-${run.runId}-${value}`,
-        CLICKHOUSE_PATH: dir,
-        CLICKHOUSE_DATABASE: "reports",
-      });
+      const leverConfig = drainConfig(`bench-${run.runId}-${value}`, dir, env);
       const endLever = meter.phase();
       const drained = await startPipeline(leverConfig, () => undefined);
-      await waitFor(
-        `the ${name} drain`,
-        async () =>
-          (await groupLag(run.kafka, run.topicPrefix, leverConfig.group)).committed >= end ? true : undefined,
-        1_800_000,
-      );
+      await untilDrained(`the ${name} drain`, leverConfig.group);
       const usage = endLever();
       await drained.close();
       rmSync(dir, { recursive: true, force: true });
@@ -195,12 +192,7 @@ try {
   // Where the drain's main-thread time goes (the issue's "where the time goes": a CPU profile).
   const stopProfile = await startCpuProfile("pipeline-drain");
   const pipeline = await startPipeline(config, () => undefined);
-  await waitFor(
-    "the pipeline to drain the pre-filled topics",
-    async () =>
-      (await groupLag(run.kafka, run.topicPrefix, config.group)).committed >= end ? true : undefined,
-    1_800_000,
-  );
+  await untilDrained("the pipeline to drain the pre-filled topics", config.group);
   usages.drain = endDrain();
   const drainProfile = await stopProfile();
   const drainS = usages.drain.wallS;

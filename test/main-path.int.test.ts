@@ -307,6 +307,16 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
     const { user_uuid: _uuid, report_date: _date, user_id: _user, ...figures } = day!;
     expect(daily.body.summary).toEqual(figures);
 
+    // Until a report of the user's month says data_as_of passed `at` (a commit time).
+    const untilPassed = (at: string, userId: number, month: string) =>
+      until(
+        `data_as_of to pass ${at}`,
+        async () => {
+          const { body } = await call(`${api}/reports/user/${userId}?month=${month}`, support);
+          return typeof body.data_as_of === "string" && body.data_as_of >= at ? true : undefined;
+        },
+        60_000,
+      );
     // A live change, then the report once data_as_of has passed its commit.
     const committedAt = async (client: pg.Client, sql: string, params: unknown[]): Promise<string> => {
       await client.query("BEGIN");
@@ -345,17 +355,7 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
     ).rows as [{ owner: number }];
     const after = paid > deleted ? paid : deleted;
     const waited = Date.now();
-    await until(
-      "data_as_of to pass both changes' commits",
-      async () => {
-        const { body } = await call(
-          `${api}/reports/user/${pending!.user_id}?month=${pending!.month}`,
-          support,
-        );
-        return typeof body.data_as_of === "string" && body.data_as_of >= after ? true : undefined;
-      },
-      60_000,
-    );
+    await untilPassed(after, pending!.user_id, pending!.month);
     console.log(`data_as_of passed the live changes ${Date.now() - waited} ms after their commit`);
     await compare(pending!.user_id, pending!.month, true);
     await compare(owner, event!.month, true);
@@ -364,21 +364,14 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
     // keeps one) must drop both owners' reports at the move and the new owner's at the fault.
     const heir = owner === 1 ? 2 : 1;
     await compare(heir, event!.month); // both reports are read, and kept, before the move
-    const untilPassed = (at: string) =>
-      until(
-        `data_as_of to pass ${at}`,
-        async () => {
-          const { body } = await call(`${api}/reports/user/${heir}?month=${event!.month}`, support);
-          return typeof body.data_as_of === "string" && body.data_as_of >= at ? true : undefined;
-        },
-        60_000,
-      );
     await untilPassed(
       await committedAt(
         crm,
         "UPDATE crm_prosthetics SET user_id = $2, updated_at = now() WHERE prosthetic_id = $1",
         [event!.prosthetic_id, heir],
       ),
+      heir,
+      event!.month,
     );
     const movedFrom = await compare(owner, event!.month, true);
     const movedTo = await compare(heir, event!.month, true);
@@ -393,6 +386,8 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
          SELECT max(event_id) + 1, $1, 'error', $2::timestamptz, 'E-MOVED', 'error' FROM telemetry_events`,
         [event!.prosthetic_id, `${event!.month}-15T12:00:00Z`],
       ),
+      heir,
+      event!.month,
     );
     const faulted = await compare(heir, event!.month, true);
     expect(faulted.devices.find((d) => d.prosthetic_id === event!.prosthetic_id)!.errors).toBe(

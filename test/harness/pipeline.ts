@@ -136,16 +136,19 @@ export async function startTestPipeline(
   return { name, pipeline, kafka, log, stop };
 }
 
+/** A pipeline's last 20 log lines, for a failure message. */
+const lastLines = (log: PipelineLog | undefined): string => (log?.lines ?? []).slice(-20).join("\n");
+
 /** Throws the fatal error of the first failed pipeline, with its last log lines. */
+
 export function assertHealthy(
   pipelines: readonly { name: string; pipeline: MartsPipeline; log?: PipelineLog }[],
 ) {
   for (const { name, pipeline, log } of pipelines) {
     if (pipeline.error) {
-      throw new Error(
-        `pipeline ${name} failed: ${pipeline.error.message}\n${(log?.lines ?? []).slice(-20).join("\n")}`,
-        { cause: pipeline.error },
-      );
+      throw new Error(`pipeline ${name} failed: ${pipeline.error.message}\n${lastLines(log)}`, {
+        cause: pipeline.error,
+      });
     }
   }
 }
@@ -278,10 +281,7 @@ export async function waitForDrain(
           (options.pipelines ?? [])
             .map(({ name, pipeline, log }) => {
               const steps = pipeline.activity().map((a) => `${a.what} for ${a.forMs} ms`);
-              return (
-                `\npipeline ${name} is busy with: ${steps.join("; ") || "nothing"}; its last log lines:\n` +
-                (log?.lines ?? []).slice(-20).join("\n")
-              );
+              return `\npipeline ${name} is busy with: ${steps.join("; ") || "nothing"}; its last log lines:\n${lastLines(log)}`;
             })
             .join(""),
       );
