@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { stringLiteral } from "./sql.js";
 
 export type ChValue = string | number | null;
 export type ChRow = Record<string, ChValue>;
@@ -13,11 +14,6 @@ export const dedupSettings = (token: string) =>
     insert_deduplication_token: token,
     deduplicate_blocks_in_dependent_materialized_views: token === "" ? 0 : 1,
   }) as const;
-
-/** A ClickHouse string literal: backslash and quote escaped. */
-export function stringLiteral(value: string): string {
-  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-}
 
 const qualifiedName = /^[A-Za-z_][A-Za-z0-9_]{0,62}\.[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 

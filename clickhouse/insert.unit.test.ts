@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { insertStatement, stringLiteral } from "./insert.js";
+import { insertStatement } from "./insert.js";
+import { stringLiteral } from "./sql.js";
 
 describe("insertStatement", () => {
   it("writes every dedup setting into the INSERT and the rows as one JSON array", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { addMonths, rangeParams } from "./marts/range.js";
 import { toDecimal2, toTimestamp } from "./marts/values.js";
 import { splitStatements } from "./split-statements.js";
-import { assertDatabaseName, withDatabase } from "./sql.js";
+import { assertDatabaseName, stringLiteral, uintLiteral, withDatabase } from "./sql.js";
 
 describe("splitStatements", () => {
   it("splits at top-level semicolons only", () => {
@@ -26,6 +26,19 @@ describe("database names", () => {
     );
     for (const bad of ["", "1abc", "a-b", "a;DROP", "a.b"])
       expect(() => assertDatabaseName(bad)).toThrow(/invalid/);
+  });
+});
+
+describe("literals", () => {
+  it("escapes quotes and backslashes in strings and accepts only unsigned integers", () => {
+    expect(stringLiteral("a'b\\c")).toBe("'a\\'b\\\\c'");
+    expect(stringLiteral("' OR 1 = 1 --")).toBe("'\\' OR 1 = 1 --'");
+    expect(uintLiteral(0)).toBe("0");
+    expect(uintLiteral(4294967295)).toBe("4294967295");
+    expect(uintLiteral(18446744073709551615n)).toBe("18446744073709551615");
+    for (const bad of [-1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1, -1n]) {
+      expect(() => uintLiteral(bad)).toThrow(/not an unsigned integer/);
+    }
   });
 });
 

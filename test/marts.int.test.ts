@@ -876,7 +876,8 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     }
   });
   it("fences a superseded claim: the newer claim holds the partition and outranks whatever the older one still writes", async () => {
-    const fenceGroup = `${group}-fence`;
+    // A quote and a backslash in the group: the fence check carries it as an escaped literal.
+    const fenceGroup = `${group}-fence-o'neil\\`;
     const tp = { topic: "bionicpro.telemetry.telemetry_events", partition: 0 };
     const range = (claimEpoch: bigint, first: bigint, last: bigint) => ({
       group: fenceGroup,

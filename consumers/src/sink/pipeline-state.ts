@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { insertJsonRows } from "../../../clickhouse/insert.js";
-import { assertDatabaseName } from "../../../clickhouse/sql.js";
+import { assertDatabaseName, stringLiteral, uintLiteral } from "../../../clickhouse/sql.js";
 import { partitionKey } from "../runtime/partition-state.js";
 
 export interface ChunkRange {
@@ -121,24 +121,33 @@ export async function readProgress(
   }));
 }
 
-/** The newest claim of each partition of a group that has one. */
+/**
+ * The newest claim of each partition of a group that has one.
+ *
+ * The values are escaped literals, not bound parameters, as in every statement the pipeline runs per
+ * chunk (this one is its fence, readHeartbeatHorizons another): chDB 3.4's Node binding runs every
+ * bound statement of the process in one queue (node_modules/chdb index.js, runExclusiveParam), so a
+ * bound fence check per chunk put the API's report reads, which are bound, behind the consumers'
+ * (measured at 1,000 changes/s: reads waited 0.5–1.9 s in that queue).
+ */
 export async function readClaims(
   client: ClickHouseClient,
   database: string,
   group: string,
   only?: TopicPartition,
 ): Promise<Claim[]> {
+  const partition = only
+    ? `AND topic = ${stringLiteral(only.topic)} AND partition = ${uintLiteral(only.partition)}`
+    : "";
   const result = await client.query({
     query: `SELECT topic, partition, toString(c.1) AS epoch, c.2 AS member
             FROM (
                 SELECT topic, partition, max((claim_epoch, member)) AS c
                 FROM ${assertDatabaseName(database)}.partition_claims
-                WHERE consumer_group = {group:String}
-                  ${only ? "AND topic = {topic:String} AND partition = {partition:UInt32}" : ""}
+                WHERE consumer_group = ${stringLiteral(group)} ${partition}
                 GROUP BY topic, partition
             )
             ORDER BY topic, partition`,
-    query_params: { group, ...(only ?? {}) },
     format: "JSONEachRow",
   });
   const rows = await result.json<{
@@ -248,7 +257,8 @@ export async function recordCompleteness(
 
 /**
  * Per source: the commit time of the newest heartbeat applied by the group (the heartbeat topics'
- * applied chunks), DateTime64(3) text. Idle data partitions are complete up to it.
+ * applied chunks), DateTime64(3) text. Idle data partitions are complete up to it. Run per heartbeat
+ * chunk, so its value is a literal (see readClaims).
  */
 export async function readHeartbeatHorizons(
   client: ClickHouseClient,
@@ -258,10 +268,9 @@ export async function readHeartbeatHorizons(
   const result = await client.query({
     query: `SELECT splitByChar('.', topic)[-2] AS source, toString(max(commit_ts)) AS horizon
             FROM ${assertDatabaseName(database)}.partition_progress
-            WHERE consumer_group = {group:String} AND status = 'applied'
+            WHERE consumer_group = ${stringLiteral(group)} AND status = 'applied'
               AND endsWith(topic, '.debezium_heartbeat') AND toUnixTimestamp64Milli(commit_ts) > 0
             GROUP BY source`,
-    query_params: { group },
     format: "JSONEachRow",
   });
   const rows = await result.json<{ source: string; horizon: string }>();
