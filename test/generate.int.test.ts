@@ -144,6 +144,12 @@ describe("generate", () => {
 });
 
 describe("simulate", () => {
+  // The generate tests above load the data; run alone, this file's simulate tests load it themselves.
+  beforeAll(async () => {
+    if ((await one(crm, "SELECT count(*) AS n FROM crm_users")) === 0)
+      await generate({ ...dbs, scale: 1, seed: 42 });
+  }, 600_000);
+
   it("changes the tables by exactly what its summary reports", async () => {
     const pendingSql = "SELECT count(*) AS n FROM crm_payments WHERE status = 'pending'";
     const before = await rowCounts();
@@ -176,5 +182,55 @@ describe("simulate", () => {
                                    WHERE p.payment_date < s.start_date OR p.amount <> s.monthly_cost`,
     };
     for (const [name, sql] of Object.entries(stillConsistent)) expect(await one(crm, sql), name).toBe(0);
+  });
+
+  it("leaves every row of the spared users and of their devices as it was, deletions included", async () => {
+    // Half the users spared: a retraction that ignored them would hit their devices' rows about
+    // every other time.
+    const users = (await crm.query<{ user_id: number }>("SELECT user_id FROM crm_users ORDER BY user_id"))
+      .rows;
+    const spared = users.slice(0, Math.ceil(users.length / 2)).map((r) => r.user_id);
+    const devices = (
+      await crm.query<{ prosthetic_id: number; chip_id: string }>(
+        "SELECT prosthetic_id, chip_id FROM crm_prosthetics WHERE user_id = ANY($1::bigint[])",
+        [spared],
+      )
+    ).rows;
+    const prosthetics = devices.map((d) => d.prosthetic_id);
+    const chips = devices.map((d) => d.chip_id);
+    const owned: Record<SourceTable, { filter: string; values: unknown[] }> = {
+      crm_users: { filter: "user_id = ANY($1::bigint[])", values: [spared] },
+      crm_prosthetics: { filter: "user_id = ANY($1::bigint[])", values: [spared] },
+      crm_subscriptions: { filter: "user_id = ANY($1::bigint[])", values: [spared] },
+      crm_payments: { filter: "user_id = ANY($1::bigint[])", values: [spared] },
+      crm_support_tickets: { filter: "user_id = ANY($1::bigint[])", values: [spared] },
+      telemetry_events: { filter: "prosthetic_id = ANY($1::bigint[])", values: [prosthetics] },
+      battery_metrics: { filter: "prosthetic_id = ANY($1::bigint[])", values: [prosthetics] },
+      raw_telemetry: { filter: "chip_id = ANY($1::text[])", values: [chips] },
+    };
+    const snapshot = async () => {
+      const sums = {} as Record<SourceTable, { rows: number; md5: string }>;
+      for (const table of SOURCE_TABLES) {
+        const { filter, values } = owned[table];
+        const { rows } = await (table.startsWith("crm_") ? crm : telemetry).query<{
+          rows: string;
+          md5: string;
+        }>(
+          `SELECT count(*) AS rows, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS md5
+           FROM ${table} AS t WHERE ${filter}`,
+          values,
+        );
+        sums[table] = { rows: Number(rows[0]?.rows), md5: rows[0]?.md5 ?? "" };
+      }
+      return sums;
+    };
+    const before = await snapshot();
+    expect(before.telemetry_events.rows).toBeGreaterThan(0);
+    expect(before.raw_telemetry.rows).toBeGreaterThan(0);
+
+    const summary = await simulate({ ...dbs, rate: 400, durationS: 3, seed: 2, spareUsers: spared });
+
+    expect(summary.changes.telemetry_events.delete + summary.changes.raw_telemetry.delete).toBeGreaterThan(5);
+    expect(await snapshot()).toEqual(before);
   });
 });

@@ -24,6 +24,7 @@ function smallWorld(): World {
     pendingPayments: new RandomPool([7]),
     openTickets: new RandomPool([{ id: 9, status: "open" as const }]),
     battery: new Map(),
+    spared: { prosthetics: [], chips: [] },
   };
 }
 

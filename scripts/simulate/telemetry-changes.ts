@@ -144,9 +144,14 @@ export function insertRawSample(world: World, rng: Rng, nowMs: number): Statemen
 
 /**
  * Retracts one existing row (a duplicate upload): the row at or below a random id, found through
- * the primary key so it stays cheap on big tables. Affects 0 rows only if none exists there.
+ * the primary key so it stays cheap on big tables, and not of a spared user's device. Affects 0 rows
+ * only if none exists there.
  */
-function deleteNear(table: "telemetry_events" | "raw_telemetry", key: string) {
+function deleteNear(
+  table: "telemetry_events" | "raw_telemetry",
+  key: string,
+  device: { column: string; type: string; spared: (world: World) => (number | string)[] },
+) {
   return (world: World, rng: Rng): Statement[] => {
     const below = world.nextId[table] - 1;
     if (below < 1) return [];
@@ -155,12 +160,22 @@ function deleteNear(table: "telemetry_events" | "raw_telemetry", key: string) {
         db: "telemetry",
         table,
         op: "delete",
-        sql: `DELETE FROM ${table} WHERE ${key} = (SELECT ${key} FROM ${table} WHERE ${key} <= $1 ORDER BY ${key} DESC LIMIT 1)`,
-        params: [rng.int(1, below)],
+        sql:
+          `DELETE FROM ${table} WHERE ${key} = (SELECT ${key} FROM ${table} WHERE ${key} <= $1 ` +
+          `AND NOT ${device.column} = ANY($2::${device.type}[]) ORDER BY ${key} DESC LIMIT 1)`,
+        params: [rng.int(1, below), device.spared(world)],
       },
     ];
   };
 }
 
-export const deleteTelemetryEvent = deleteNear("telemetry_events", "event_id");
-export const deleteRawSample = deleteNear("raw_telemetry", "sample_id");
+export const deleteTelemetryEvent = deleteNear("telemetry_events", "event_id", {
+  column: "prosthetic_id",
+  type: "bigint",
+  spared: (world) => world.spared.prosthetics,
+});
+export const deleteRawSample = deleteNear("raw_telemetry", "sample_id", {
+  column: "chip_id",
+  type: "text",
+  spared: (world) => world.spared.chips,
+});

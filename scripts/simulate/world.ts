@@ -43,6 +43,8 @@ export interface World {
   pendingPayments: RandomPool<number>;
   openTickets: RandomPool<OpenTicket>;
   battery: Map<number, BatteryState>;
+  /** The spared users' prostheses and chips: retractions of existing device rows leave them out. */
+  spared: { prosthetics: number[]; chips: string[] };
 }
 
 async function nextIds(
@@ -102,6 +104,13 @@ export async function loadWorld(
     )
   ).rows.map((r) => ({ id: r.ticket_id, status: r.status }));
 
+  const spared = (
+    await crm.query<{ prosthetic_id: number; chip_id: string }>(
+      "SELECT prosthetic_id, chip_id FROM crm_prosthetics WHERE user_id = ANY($1::bigint[]) ORDER BY prosthetic_id",
+      [spare],
+    )
+  ).rows;
+
   const nextId = {
     ...(await nextIds(crm, CRM_TABLES)),
     ...(await nextIds(telemetry, TELEMETRY_TABLES)),
@@ -117,5 +126,6 @@ export async function loadWorld(
     pendingPayments: new RandomPool(pending),
     openTickets: new RandomPool(tickets),
     battery: new Map(),
+    spared: { prosthetics: spared.map((r) => r.prosthetic_id), chips: spared.map((r) => r.chip_id) },
   };
 }
