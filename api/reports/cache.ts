@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { deviceRoutedTables } from "../../consumers/src/runtime/applied-events.js";
 
 /** What a chunk of the consumers is about to change or changed (consumers' MartsTouch). */
 export interface CacheTouch {
@@ -11,6 +12,7 @@ export interface CacheTouch {
 
 /** The table whose change may move a device (a prosthesis, its chip) from one user to another. */
 const DEVICE_TABLE = "dim_prosthetics";
+const deviceRouted = new Set<string>(deviceRoutedTables);
 
 export interface ReportCacheStats {
   hits: number;
@@ -23,14 +25,33 @@ export interface ReportCacheStats {
 interface Entry {
   userId: number;
   value: unknown;
+  /** The tables the value depends on; null: every table. */
+  tables: ReadonlySet<string> | null;
 }
 
 /**
+ * The tables a value of `tables` depends on, as the cache tracks them: a value that reads a table
+ * whose rows reach users through their devices also depends on dim_prosthetics (who owns them).
+ */
+function dependencies(tables: readonly string[] | undefined): ReadonlySet<string> | null {
+  if (tables === undefined) return null;
+  const set = new Set(tables);
+  if (tables.some((t) => deviceRouted.has(t))) set.add(DEVICE_TABLE);
+  return set;
+}
+
+const dependsOnAny = (tables: ReadonlySet<string> | null, touched: readonly string[]) =>
+  tables === null || touched.some((t) => tables.has(t));
+
+/**
  * The marts' rows the reports are computed from, per user, kept until a change of that user is
- * written. Exact by construction: the consumers in this process tell the cache before they write a
- * chunk (`invalidate` on "applying": entries of the users it names are dropped) and again after it is
- * recorded applied (reads that overlapped the write are not kept either, since each user's generation
- * moved). A chunk naming a prosthesis or chip reaches its owner through the devices the user's
+ * written to a table they depend on. Exact by construction: the consumers in this process tell the
+ * cache before they write a chunk (`invalidate` on "applying": those entries of the users it names
+ * that depend on a table it writes are dropped) and again after it is recorded applied (reads that
+ * overlapped the write are not kept either, since the user's generation of those tables moved). An
+ * entry names the tables the consumers write that its value depends on (`tables`: the report's SQL
+ * through the materialized views, clickhouse/marts/lineage.ts), so a payment does not drop a device's
+ * figures; without `tables` it depends on every table. A chunk naming a prosthesis or chip reaches its owner through the devices the user's
  * `devices` read registered; a user's entries are kept only while their devices are registered.
  *
  * A change of dim_prosthetics (a device gained, lost, moved, its chip swapped) names its new owner
@@ -61,6 +82,8 @@ export class ReportCache {
   private epoch = 0;
   /** Bumped for a user when a change names them. */
   private readonly userGeneration = new Map<number, number>();
+  /** Bumped for a user and a table (`${user}:${table}`) when a change of the table names them. */
+  private readonly tableGeneration = new Map<string, number>();
   private readonly loading = new Map<string, { token: string; promise: Promise<unknown> }>();
   private freshnessEpoch = 0;
   private freshnessValue: { value: unknown; at: number } | null = null;
@@ -104,14 +127,22 @@ export class ReportCache {
     if (touch.tables.includes(DEVICE_TABLE)) {
       this.deviceEpoch += 1;
       // Old and new owners read their devices again; until then nothing routes to them by device,
-      // and none of their entries is kept.
+      // and none of their entries that depend on their devices is kept (all of those depend on
+      // dim_prosthetics, see dependencies(), so the loop below drops them).
       for (const id of touch.prosthetics) this.ownerOfProsthetic.delete(id);
       for (const chip of touch.chips) this.ownerOfChip.delete(chip);
       for (const userId of users) this.forgetDevices(userId);
     }
     for (const userId of users) {
       this.userGeneration.set(userId, (this.userGeneration.get(userId) ?? 0) + 1);
-      for (const key of [...(this.keysByUser.get(userId) ?? [])]) this.entries.delete(key);
+      for (const table of touch.tables) {
+        const key = `${userId}:${table}`;
+        this.tableGeneration.set(key, (this.tableGeneration.get(key) ?? 0) + 1);
+      }
+      for (const key of [...(this.keysByUser.get(userId) ?? [])]) {
+        const entry = this.entries.peek(key);
+        if (!entry || dependsOnAny(entry.tables, touch.tables)) this.entries.delete(key);
+      }
     }
   }
 
@@ -135,6 +166,7 @@ export class ReportCache {
     this.ownerOfChip.clear();
     this.registered.clear();
     this.userGeneration.clear();
+    this.tableGeneration.clear();
   }
 
   /**
@@ -147,7 +179,7 @@ export class ReportCache {
     userId: number,
     load: () => Promise<T>,
   ): Promise<T> {
-    return this.get(key, userId, load, { registers: true });
+    return this.get(key, userId, load, { registers: true, tables: [DEVICE_TABLE] });
   }
 
   private registerDevices(userId: number, prosthetics: readonly number[], chips: readonly string[]): void {
@@ -157,21 +189,26 @@ export class ReportCache {
     this.registered.set(userId, { prosthetics: [...prosthetics], chips: [...chips] });
   }
 
-  private token(userId: number): string {
-    return `${this.epoch}:${this.userGeneration.get(userId) ?? 0}`;
+  private token(userId: number, tables: ReadonlySet<string> | null): string {
+    const generations =
+      tables === null
+        ? [this.userGeneration.get(userId) ?? 0]
+        : [...tables].sort().map((t) => this.tableGeneration.get(`${userId}:${t}`) ?? 0);
+    return `${this.epoch}:${generations.join(",")}`;
   }
 
   /**
    * The value kept under `key` (an entry of `userId`), else `load()`'s, kept when no change of the
-   * user began or ended while it ran and the user's devices are registered (`needsDevices: false`:
-   * a value no device change can move, such as whether the user exists). Concurrent callers of one
-   * key share one load.
+   * user to a table it depends on (`tables`, default every table) began or ended while it ran and,
+   * if it depends on the user's devices (on dim_prosthetics or on a table naming only devices), the
+   * devices are registered (`needsDevices: false`: a value no device change can move, such as whether
+   * the user exists). Concurrent callers of one key share one load.
    */
   async get<T>(
     key: string,
     userId: number,
     load: () => Promise<T>,
-    options: { needsDevices?: boolean; registers?: boolean } = {},
+    options: { needsDevices?: boolean; registers?: boolean; tables?: readonly string[] } = {},
   ): Promise<T> {
     const hit = this.entries.get(key);
     if (hit) {
@@ -179,23 +216,25 @@ export class ReportCache {
       return hit.value as T;
     }
     this.counters.misses += 1;
-    const token = this.token(userId);
+    const tables = dependencies(options.tables);
+    const needsDevices = options.needsDevices ?? (tables === null || tables.has(DEVICE_TABLE));
+    const token = this.token(userId, tables);
     const deviceEpoch = this.deviceEpoch;
     const pending = this.loading.get(key);
     if (pending && pending.token === token) return pending.promise as Promise<T>;
     const promise = load().then((value) => {
-      let keep = this.token(userId) === token;
+      let keep = this.token(userId, tables) === token;
       if (keep && options.registers) {
         keep = this.deviceEpoch === deviceEpoch;
         if (keep) {
           const devices = value as { prostheticIds: readonly number[]; chipIds: readonly string[] };
           this.registerDevices(userId, devices.prostheticIds, devices.chipIds);
         }
-      } else if (keep && options.needsDevices !== false) {
+      } else if (keep && needsDevices) {
         keep = this.registered.has(userId);
       }
       if (keep) {
-        this.entries.set(key, { userId, value });
+        this.entries.set(key, { userId, value, tables });
         let keys = this.keysByUser.get(userId);
         if (!keys) this.keysByUser.set(userId, (keys = new Set()));
         keys.add(key);

@@ -44,8 +44,8 @@ describe("ReportCache", () => {
     cache.invalidate(touch({ users: [2] }));
     expect(await one.get()).toBe("a1");
     expect(await two.get()).toBe("b2");
-    // Misses: two devices reads, a1, b1, b2; user 2's devices entry went with the change.
-    expect(cache.stats).toEqual({ hits: 2, misses: 5, discarded: 0, entries: 3 });
+    // Misses: two devices reads, a1, b1, b2; user 2's devices entry stays (a payment moves no device).
+    expect(cache.stats).toEqual({ hits: 2, misses: 5, discarded: 0, entries: 4 });
   });
 
   it("a change naming a registered prosthesis or chip reaches its owner; an unknown one reaches nobody", async () => {
@@ -177,6 +177,66 @@ describe("ReportCache", () => {
     }
     expect(cache.stats.entries).toBe(2);
     expect(await cache.get("known:1", 1, async () => 10, { needsDevices: false })).toBe(10);
+  });
+
+  it("an entry with its tables is dropped only by a change of its user to one of them", async () => {
+    const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, [10], ["chip-a"]);
+    const billing = ["dim_users", "payment_changes", "subscription_changes"];
+    const devices = ["battery_metric_changes", "dim_prosthetics", "dim_users", "telemetry_event_changes"];
+    let reads = 0;
+    const month = () => cache.get("month:1:2026-12", 1, async () => `m${(reads += 1)}`, { tables: billing });
+    const device = () =>
+      cache.get("month-devices:1:2026-12", 1, async () => `d${(reads += 1)}`, { tables: devices });
+    expect([await month(), await device()]).toEqual(["m1", "d2"]);
+    cache.invalidate(touch({ users: [1], tables: ["payment_changes"] }));
+    expect([await month(), await device()]).toEqual(["m3", "d2"]);
+    cache.invalidate(touch({ prosthetics: [10], tables: ["telemetry_event_changes"] }));
+    expect([await month(), await device()]).toEqual(["m3", "d4"]);
+    // Movement samples (by chip) feed neither entry; a user row feeds both.
+    cache.invalidate(touch({ chips: ["chip-a"], tables: ["raw_telemetry_changes"] }));
+    expect([await month(), await device()]).toEqual(["m3", "d4"]);
+    cache.invalidate(touch({ users: [1], tables: ["dim_users"] }));
+    expect([await month(), await device()]).toEqual(["m5", "d6"]);
+  });
+
+  it("a read overlapping a change of its user is kept only when the change wrote none of its tables", async () => {
+    const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    await register(cache, 1, [10]);
+    const read = (key: string, tables: string[], value: string) => {
+      const slow = deferred<string>();
+      const reading = cache.get(key, 1, () => slow.promise, { tables });
+      return { reading, done: () => slow.resolve(value) };
+    };
+    const billing = read("month:1:2026-12", ["payment_changes"], "m1");
+    const device = read("month-devices:1:2026-12", ["telemetry_event_changes"], "d1");
+    cache.invalidate(touch({ users: [1], tables: ["payment_changes"] }));
+    billing.done();
+    device.done();
+    expect([await billing.reading, await device.reading]).toEqual(["m1", "d1"]);
+    expect(await cache.get("month:1:2026-12", 1, async () => "m2", { tables: ["payment_changes"] })).toBe(
+      "m2",
+    );
+    expect(
+      await cache.get("month-devices:1:2026-12", 1, async () => "d2", {
+        tables: ["telemetry_event_changes"],
+      }),
+    ).toBe("d1");
+    expect(cache.stats.discarded).toBe(1);
+  });
+
+  it("an entry reading a table that names only devices depends on who owns them, even when it does not say so", async () => {
+    const cache = new ReportCache({ maxEntries: 100, freshnessMaxAgeMs: 1000 });
+    const tables = ["telemetry_event_changes"];
+    // Not kept while the user's devices are unknown: a later event of theirs could not reach it.
+    expect(await cache.get("events:1", 1, async () => "e1", { tables })).toBe("e1");
+    expect(await cache.get("events:1", 1, async () => "e2", { tables })).toBe("e2");
+    await register(cache, 1, [10]);
+    expect(await cache.get("events:1", 1, async () => "e3", { tables })).toBe("e3");
+    expect(await cache.get("events:1", 1, async () => "e4", { tables })).toBe("e3");
+    // The prosthesis goes to user 2: user 1's event figures go with it.
+    cache.invalidate(touch({ users: [2], prosthetics: [10], tables: ["dim_prosthetics"] }));
+    expect(await cache.get("events:1", 1, async () => "e5", { tables })).toBe("e5");
   });
 
   it("keeps data_as_of at most its maximum age, and not across a chunk", async () => {

@@ -10,6 +10,12 @@ import {
   queryUserDevices,
   queryUserMonthlyMetrics,
 } from "../../clickhouse/marts/index.js";
+import { lineage, tablesRead } from "../../clickhouse/marts/lineage.js";
+import { prosthesisStatsSql } from "../../clickhouse/marts/prosthesis-stats.js";
+import { prostheticMonthlySql } from "../../clickhouse/marts/prosthetic-monthly.js";
+import { userDailySql } from "../../clickhouse/marts/user-daily.js";
+import { userMonthlySql } from "../../clickhouse/marts/user-monthly.js";
+import { dataMonthsSql } from "../../clickhouse/marts/users.js";
 import { userNotFound } from "../auth/access.js";
 import type { ReportCache } from "./cache.js";
 import type { DailyReport, MonthDays, MonthReport, ReportList, Summary } from "../schemas/reports.js";
@@ -37,7 +43,25 @@ const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lag
  * cache (api/reports/cache.ts) the rows are read once per change of the user.
  */
 export class ReportService {
+  /** Per kind of read: the tables the consumers write that it depends on (see `sources`). */
+  private readonly sourceTables = new Map<string, readonly string[]>();
+
   constructor(private readonly source: ReportSource) {}
+
+  /**
+   * The tables the consumers write whose changes can move the result of a `kind` of read: the
+   * tables its SQL names, traced back through the materialized views (clickhouse/marts/lineage.ts).
+   * A SQL text's tables do not depend on the user it selects, so they are worked out once per kind.
+   */
+  private sources(kind: string, sql: (database: string) => string[]): readonly string[] {
+    let tables = this.sourceTables.get(kind);
+    if (!tables) {
+      const { database } = this.source;
+      tables = lineage().sources(sql(database).flatMap((text) => tablesRead(text, database)));
+      this.sourceTables.set(kind, tables);
+    }
+    return tables;
+  }
 
   /** 404 USER_NOT_FOUND unless the marts know the user. */
   assertKnownUser(userId: number): Promise<void> {
@@ -49,7 +73,7 @@ export class ReportService {
     key: string,
     userId: number,
     load: () => Promise<T>,
-    options?: { needsDevices?: boolean },
+    options?: { needsDevices?: boolean; tables?: readonly string[] },
   ): Promise<T> {
     const { cache } = this.source;
     return cache ? cache.get(key, userId, load, options) : load();
@@ -87,12 +111,23 @@ export class ReportService {
     const freshness = await this.freshness(now);
     const range = { from: month, to: month };
     const users = onlyUsers([userId]);
-    const [rows, devices] = await this.cached(`month:${userId}:${month}`, userId, () =>
-      Promise.all([
-        queryUserMonthlyMetrics(client, database, range, users),
-        queryProstheticMonthlyMetrics(client, database, range, users),
-      ]),
-    );
+    // Two entries: a payment keeps the devices' figures, a device event the user's billing.
+    const [rows, devices] = await Promise.all([
+      this.cached(
+        `month:${userId}:${month}`,
+        userId,
+        () => queryUserMonthlyMetrics(client, database, range, users),
+        {
+          tables: this.sources("month", (db) => [userMonthlySql(db, users)]),
+        },
+      ),
+      this.cached(
+        `month-devices:${userId}:${month}`,
+        userId,
+        () => queryProstheticMonthlyMetrics(client, database, range, users),
+        { tables: this.sources("month-devices", (db) => [prostheticMonthlySql(db, users)]) },
+      ),
+    ]);
     return monthReport({ userId, month, user: rows[0], devices, now, freshness: freshnessOf(freshness) });
   }
 
@@ -102,11 +137,17 @@ export class ReportService {
     const freshness = await this.freshness(this.source.clock());
     const period = { firstDay: date, lastDay: date };
     const users = onlyUsers([userId]);
-    const [days, hours] = await this.cached(`day:${userId}:${date}`, userId, () =>
-      Promise.all([
-        queryUserDailyReports(client, database, period, users),
-        queryProsthesisStats(client, database, "hour", period, users),
-      ]),
+    const [days, hours] = await this.cached(
+      `day:${userId}:${date}`,
+      userId,
+      () =>
+        Promise.all([
+          queryUserDailyReports(client, database, period, users),
+          queryProsthesisStats(client, database, "hour", period, users),
+        ]),
+      {
+        tables: this.sources("day", (db) => [userDailySql(db, users), prosthesisStatsSql(db, "hour", users)]),
+      },
     );
     return dailyReport({
       userId,
@@ -122,8 +163,12 @@ export class ReportService {
     const { client, database } = this.source;
     await this.knownUser(userId);
     const freshness = await this.freshness(this.source.clock());
-    const rows = await this.cached(`days:${userId}:${month}`, userId, () =>
-      queryUserDailyReports(client, database, { from: month, to: month }, onlyUsers([userId])),
+    const users = onlyUsers([userId]);
+    const rows = await this.cached(
+      `days:${userId}:${month}`,
+      userId,
+      () => queryUserDailyReports(client, database, { from: month, to: month }, users),
+      { tables: this.sources("days", (db) => [userDailySql(db, users)]) },
     );
     return {
       user_id: userId,
@@ -150,7 +195,15 @@ export class ReportService {
 
   /** Every mart row of the user from their first month with state to the later of their last and the current month. */
   private history(userId: number, now: Date): Promise<UserHistory> {
-    return this.cached(`history:${userId}:${utcMonth(now)}`, userId, () => this.readHistory(userId, now));
+    const users = onlyUsers([userId]);
+    return this.cached(`history:${userId}:${utcMonth(now)}`, userId, () => this.readHistory(userId, now), {
+      tables: this.sources("history", (db) => [
+        dataMonthsSql(db, users),
+        userMonthlySql(db, users),
+        prostheticMonthlySql(db, users),
+        userDailySql(db, users),
+      ]),
+    });
   }
 
   private async readHistory(userId: number, now: Date): Promise<UserHistory> {

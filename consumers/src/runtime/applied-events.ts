@@ -69,6 +69,14 @@ const chipColumns: Partial<Record<TargetTable, string>> = {
   raw_telemetry_changes: "chip_id",
 };
 
+/**
+ * The tables whose rows name no user, only a device (a prosthesis or a chip): a reader learns whose
+ * figures they change from dim_prosthetics.
+ */
+export const deviceRoutedTables: readonly TargetTable[] = targetTables.filter(
+  (t) => userColumns[t] === undefined && (prostheticColumns[t] !== undefined || chipColumns[t] !== undefined),
+);
+
 function collect<T>(
   rows: readonly ChRow[],
   column: string | undefined,
