@@ -22,7 +22,8 @@ const SOURCES = ["crm", "telemetry"] as const;
 /**
  * Per source: the minimum over its data partitions (those the consumer group claimed, heartbeat
  * topics excluded) of how far each is complete — the newest commit its applied chunks hold
- * (partition_progress.commit_ts) or, while it had nothing pending at a heartbeat of its source,
+ * (partition_progress.commit_ts, which every progress row of the partition carries, intents included:
+ * a merge keeps only its latest row) or, while it had nothing pending at a heartbeat of its source,
  * that heartbeat's commit (partition_freshness). Both are commit times of applied changes, and
  * another change may share the same millisecond, so the result is one millisecond earlier. A
  * partition with neither is unknown, and so is its source. The group is the one that claimed
@@ -39,7 +40,7 @@ export function freshnessSql(database: string): string {
         GROUP BY topic, partition
       ),
       applied AS (
-        SELECT topic, partition, maxIf(commit_ts, status = 'applied') AS at
+        SELECT topic, partition, max(commit_ts) AS at
         FROM ${db}.partition_progress WHERE consumer_group = current_group
         GROUP BY topic, partition
       ),

@@ -23,6 +23,7 @@ import { readFreshness } from "../clickhouse/freshness.js";
 import {
   claimPartitions,
   holdsClaim,
+  readHeartbeatHorizons,
   readProgress,
   recordApplied,
   recordCompleteness,
@@ -830,6 +831,29 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       dataAsOf: "2024-03-01T09:29:59.999Z",
       lagSeconds: 1800.001,
     });
+    // The next chunks' intents carry the newest commit applied. A merge keeps only each partition's
+    // latest progress row, the intent: neither data_as_of nor the heartbeat horizon goes back.
+    const next = (p: { topic: string; partition: number }, commitTs: string) =>
+      recordIntent(
+        ch,
+        fresh,
+        { group: g, ...p, claimEpoch: 1n, firstOffset: 10n, lastOffset: 19n },
+        { commitTs },
+      );
+    await next(payments, "2024-03-01 10:00:00.250");
+    await next(crmBeat, "2024-03-01 12:00:00.000");
+    await ch.command({ query: `OPTIMIZE TABLE ${fresh}.partition_progress FINAL` });
+    const rows = await ch.query({
+      query: `SELECT count() AS n FROM ${fresh}.partition_progress WHERE topic IN ('${payments.topic}', '${crmBeat.topic}')`,
+      format: "JSONEachRow",
+    });
+    expect(await rows.json()).toEqual([{ n: 2 }]);
+    expect((await readFreshness(ch, fresh, now)).sources[0]).toEqual({
+      source: "crm",
+      dataAsOf: "2024-03-01T10:00:00.249Z",
+      lagSeconds: 0,
+    });
+    expect(await readHeartbeatHorizons(ch, fresh, g)).toEqual(new Map([["crm", "2024-03-01 12:00:00.000"]]));
     await ch.command({ query: `DROP DATABASE ${fresh}` });
   });
   it("migration 009 carries progress recorded before claims over as claim 0", async () => {

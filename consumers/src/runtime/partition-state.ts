@@ -8,6 +8,8 @@ export interface ResumePoint {
   forcedLast: bigint | undefined;
   /** The claim under which that intent was recorded (whose writer may have died mid-insert). */
   intentClaim: bigint | undefined;
+  /** The newest source commit the partition's applied chunks hold (DateTime64(3) text); null when none. */
+  completeTo: string | null;
 }
 
 /** What the consumer holds for one assigned partition, with a lock so that timer and fetch flushes serialise. */
@@ -24,6 +26,8 @@ export class PartitionState {
   forcedLast: bigint | undefined;
   /** The claim that recorded that intent. */
   intentClaim: bigint | undefined;
+  /** The newest source commit applied (ResumePoint.completeTo), carried by every progress row. */
+  completeTo: string | null;
   /** Drops changes Debezium emitted again after its task restarted. */
   readonly guard: ReemissionGuard;
   /** A background flush (MartsPipeline.flushInBackground) is queued or running. */
@@ -41,6 +45,7 @@ export class PartitionState {
     this.nextOffset = resume?.nextOffset;
     this.forcedLast = resume?.forcedLast;
     this.intentClaim = resume?.intentClaim;
+    this.completeTo = resume?.completeTo ?? null;
     this.guard = new ReemissionGuard(reemissionWindow);
   }
 

@@ -99,8 +99,18 @@ export function sourceTopics(prefix: string): string[] {
 /** Where a partition resumes: after an applied chunk, or at an open intent, redone as exactly that range. */
 export const resumePoint = (row: PartitionProgress): ResumePoint =>
   row.status === "intent"
-    ? { nextOffset: row.firstOffset, forcedLast: row.lastOffset, intentClaim: row.claimEpoch }
-    : { nextOffset: row.lastOffset + 1n, forcedLast: undefined, intentClaim: undefined };
+    ? {
+        nextOffset: row.firstOffset,
+        forcedLast: row.lastOffset,
+        intentClaim: row.claimEpoch,
+        completeTo: row.commitTs,
+      }
+    : {
+        nextOffset: row.lastOffset + 1n,
+        forcedLast: undefined,
+        intentClaim: undefined,
+        completeTo: row.commitTs,
+      };
 
 const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
 
@@ -731,7 +741,9 @@ export class MartsPipeline {
     const collected = collectChunk(mapped);
     const resets = [...collected.truncates, ...collected.snapshots.filter((s) => this.isNewSnapshot(s))];
     const db = config.clickhouse.database;
-    await this.retry("recording intent", () => recordIntent(clickhouse, db, range));
+    await this.retry("recording intent", () =>
+      recordIntent(clickhouse, db, range, { commitTs: state.completeTo }),
+    );
     // The fence: checked after the intent is recorded. A member that claimed the partition before
     // this check makes it fail; one that claims it later reads this intent and redoes exactly this
     // chunk (the same dedup token).
@@ -780,7 +792,14 @@ export class MartsPipeline {
     // Data chunks record their newest commit, heartbeat chunks the heartbeat's: the horizon idle
     // partitions of the source are marked complete to (markIdlePartitions).
     const commitTs = (collected.dataCommit ?? collected.heartbeat)?.commitTs ?? null;
-    await this.retry("recording applied", () => recordApplied(clickhouse, db, range, { commitTs }));
+    const completeTo =
+      commitTs !== null && (state.completeTo === null || commitTs > state.completeTo)
+        ? commitTs
+        : state.completeTo;
+    await this.retry("recording applied", () =>
+      recordApplied(clickhouse, db, range, { commitTs: completeTo }),
+    );
+    state.completeTo = completeTo;
     if (reemitted > 0) {
       this.deps.log(
         `${state.topic}:${state.partition}: dropped ${reemitted} change(s) Debezium emitted again (chunk ${first}-${last})`,

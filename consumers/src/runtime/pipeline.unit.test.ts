@@ -81,20 +81,22 @@ describe("resumePoint", () => {
     claimEpoch: 3n,
     firstOffset: 10n,
     lastOffset: 19n,
-    commitTs: null,
+    commitTs: "2024-03-01 10:00:00.250",
   };
-  it("resumes after an applied chunk", () => {
+  it("resumes after an applied chunk, complete to the commit it carries", () => {
     expect(resumePoint({ ...row, status: "applied" })).toEqual({
       nextOffset: 20n,
       forcedLast: undefined,
       intentClaim: undefined,
+      completeTo: "2024-03-01 10:00:00.250",
     });
   });
-  it("redoes an open intent as exactly its range", () => {
+  it("redoes an open intent as exactly its range, complete to the commit it carries", () => {
     expect(resumePoint({ ...row, status: "intent" })).toEqual({
       nextOffset: 10n,
       forcedLast: 19n,
       intentClaim: 3n,
+      completeTo: "2024-03-01 10:00:00.250",
     });
   });
 });

@@ -62,9 +62,20 @@ async function writeProgress(
   );
 }
 
-/** Step 2 of DESIGN §6: the chunk about to be inserted. */
-export function recordIntent(client: ClickHouseClient, database: string, range: ChunkRange): Promise<void> {
-  return writeProgress(client, database, range, "intent", { commitTs: null });
+/**
+ * Step 2 of DESIGN §6: the chunk about to be inserted. `carried.commitTs`: the newest commit the
+ * partition's applied chunks hold so far. Every progress row carries it (recordApplied: the chunk's
+ * own or, without one, the carried one), since partition_progress is a ReplacingMergeTree: a merge
+ * keeps only a partition's latest row, and data_as_of (clickhouse/freshness.ts) must not lose the
+ * partition's commit when that row is an intent or a chunk without commits.
+ */
+export function recordIntent(
+  client: ClickHouseClient,
+  database: string,
+  range: ChunkRange,
+  carried: AppliedState = { commitTs: null },
+): Promise<void> {
+  return writeProgress(client, database, range, "intent", carried);
 }
 
 /** Step 3 of DESIGN §6: the chunk is in ClickHouse; the Kafka offset last + 1 may be committed. */
@@ -268,7 +279,7 @@ export async function readHeartbeatHorizons(
   const result = await client.query({
     query: `SELECT splitByChar('.', topic)[-2] AS source, toString(max(commit_ts)) AS horizon
             FROM ${assertDatabaseName(database)}.partition_progress
-            WHERE consumer_group = ${stringLiteral(group)} AND status = 'applied'
+            WHERE consumer_group = ${stringLiteral(group)}
               AND endsWith(topic, '.debezium_heartbeat') AND toUnixTimestamp64Milli(commit_ts) > 0
             GROUP BY source`,
     format: "JSONEachRow",
