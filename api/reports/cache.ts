@@ -59,9 +59,10 @@ const dependsOnAny = (tables: ReadonlySet<string> | null, touched: readonly stri
  * entries and their registration, and read their devices again. A devices read that overlapped any
  * such change registers nothing: it may hold an owner the change just ended, and would otherwise
  * steer a later fact of the device away from its new owner. A TRUNCATE or a snapshot drops
- * everything. Freshness (data_as_of) is kept at most `freshnessMaxAgeMs` and dropped at every chunk:
- * an older data_as_of is still true ("complete up to"), and reports read it before their rows, so the
- * rows are never older than it claims.
+ * everything. Freshness (data_as_of) is kept at most `freshnessMaxAgeMs`; a chunk written since it
+ * was read starts a read in the background, and requests meanwhile get the kept one: an older
+ * data_as_of is still true ("complete up to"), and reports read it before their rows, so the rows are
+ * never older than it claims.
  *
  * Only where every write to the marts passes through `invalidate` (the embedded default: consumers
  * and API in one process) may a cache be used; the API in server mode reads without one.
@@ -86,7 +87,8 @@ export class ReportCache {
   private readonly tableGeneration = new Map<string, number>();
   private readonly loading = new Map<string, { token: string; promise: Promise<unknown> }>();
   private freshnessEpoch = 0;
-  private freshnessValue: { value: unknown; at: number } | null = null;
+  /** The last data_as_of read: when its read started, and the chunk epoch it started in. */
+  private freshnessValue: { value: unknown; at: number; epoch: number } | null = null;
   private freshnessLoad: { epoch: number; promise: Promise<unknown> } | null = null;
   private counters = { hits: 0, misses: 0, discarded: 0 };
 
@@ -110,7 +112,6 @@ export class ReportCache {
   /** A chunk is about to be written, or was: what it names is dropped, and reads of it in flight are not kept. */
   invalidate(touch: CacheTouch): void {
     this.freshnessEpoch += 1;
-    this.freshnessValue = null;
     if (touch.reset) {
       this.clear();
       return;
@@ -251,21 +252,35 @@ export class ReportCache {
     return promise;
   }
 
-  /** data_as_of as last read when no chunk was written since and it is younger than the maximum age. */
+  /**
+   * data_as_of as last read while that read started less than the maximum age ago; when a chunk was
+   * written since, a new read starts in the background and the kept value is returned meanwhile
+   * (under ingest a chunk lands every few hundred ms, and the read costs 0.1–0.6 s then).
+   */
   async freshness<T>(load: () => Promise<T>): Promise<T> {
     const now = (this.options.now ?? Date.now)();
     const kept = this.freshnessValue;
-    if (kept && now - kept.at < this.options.freshnessMaxAgeMs) return kept.value as T;
+    if (kept && now - kept.at < this.options.freshnessMaxAgeMs) {
+      if (kept.epoch !== this.freshnessEpoch) this.readFreshness(load, now).catch(() => undefined);
+      return kept.value as T;
+    }
+    return this.readFreshness(load, now);
+  }
+
+  /** One read of data_as_of per chunk epoch at a time; a value never replaces one read after it. */
+  private readFreshness<T>(load: () => Promise<T>, now: number): Promise<T> {
     const epoch = this.freshnessEpoch;
     if (this.freshnessLoad?.epoch === epoch) return this.freshnessLoad.promise as Promise<T>;
-    const promise = load();
-    this.freshnessLoad = { epoch, promise };
-    try {
-      const value = await promise;
-      if (this.freshnessEpoch === epoch) this.freshnessValue = { value, at: now };
+    const promise = load().then((value) => {
+      if (!this.freshnessValue || this.freshnessValue.at <= now)
+        this.freshnessValue = { value, at: now, epoch };
       return value;
-    } finally {
+    });
+    this.freshnessLoad = { epoch, promise };
+    const settle = () => {
       if (this.freshnessLoad?.promise === promise) this.freshnessLoad = null;
-    }
+    };
+    promise.then(settle, settle);
+    return promise;
   }
 }

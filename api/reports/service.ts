@@ -15,7 +15,7 @@ import { prosthesisStatsSql } from "../../clickhouse/marts/prosthesis-stats.js";
 import { prostheticMonthlySql } from "../../clickhouse/marts/prosthetic-monthly.js";
 import { userDailySql } from "../../clickhouse/marts/user-daily.js";
 import { userMonthlySql } from "../../clickhouse/marts/user-monthly.js";
-import { dataMonthsSql } from "../../clickhouse/marts/users.js";
+import { dataMonthsSql, reportUserSql } from "../../clickhouse/marts/users.js";
 import { userNotFound } from "../auth/access.js";
 import type { ReportCache } from "./cache.js";
 import type { DailyReport, MonthDays, MonthReport, ReportList, Summary } from "../schemas/reports.js";
@@ -92,7 +92,7 @@ export class ReportService {
       `known:${userId}`,
       userId,
       async () => Boolean(await findReportUser(this.source.client, this.source.database, userId)),
-      { needsDevices: false },
+      { needsDevices: false, tables: this.sources("known", (db) => [reportUserSql(db)]) },
     );
     if (!known) throw userNotFound(userId);
     if (this.source.cache) await this.devices(userId);

@@ -7,7 +7,7 @@ import { prosthesisStatsSql } from "./prosthesis-stats.js";
 import { prostheticMonthlySql } from "./prosthetic-monthly.js";
 import { userDailySql } from "./user-daily.js";
 import { userMonthlySql } from "./user-monthly.js";
-import { dataMonthsSql } from "./users.js";
+import { dataMonthsSql, reportUserSql } from "./users.js";
 
 describe("lineage of the migrations' views", () => {
   it("traces every mart back to the change tables the consumers write", () => {
@@ -55,6 +55,7 @@ describe("lineage of the migrations' views", () => {
       monthDevices: [prostheticMonthlySql("db", users)],
       day: [userDailySql("db", users), prosthesisStatsSql("db", "hour", users)],
       history: [dataMonthsSql("db", users)],
+      known: [reportUserSql("db")],
     };
     const sources = Object.fromEntries(
       Object.entries(reads).map(([k, sqls]) => [
@@ -74,6 +75,7 @@ describe("lineage of the migrations' views", () => {
         "subscription_changes",
         "telemetry_event_changes",
       ],
+      known: ["dim_users"],
     });
   });
 });

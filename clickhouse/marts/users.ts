@@ -10,15 +10,17 @@ export interface ReportUser {
   user_uuid: string;
 }
 
+export const reportUserSql = (database: string): string =>
+  `SELECT user_id, user_uuid FROM ${assertDatabaseName(database)}.dim_users FINAL WHERE user_id = {user_id:Int32} LIMIT 1`;
+
 /** The user's current dimension row (deleted users are gone), or null when the marts do not know them. */
 export async function findReportUser(
   client: ClickHouseClient,
   database: string,
   userId: number,
 ): Promise<ReportUser | null> {
-  const db = assertDatabaseName(database);
   const result = await client.query({
-    query: `SELECT user_id, user_uuid FROM ${db}.dim_users FINAL WHERE user_id = {user_id:Int32} LIMIT 1`,
+    query: reportUserSql(database),
     query_params: { user_id: userId },
     format: "JSONEachRow",
   });
