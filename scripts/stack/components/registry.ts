@@ -53,11 +53,6 @@ export async function startRegistry(
       `-Dquarkus.http.port=${ports.registry}`,
       `-Dquarkus.management.host=127.0.0.1`,
       `-Dquarkus.management.port=${ports.registryManagement}`,
-      // HTTP/1.1 only. The Connect converter's JDK HttpClient asks every plain-HTTP request to upgrade
-      // to HTTP/2 (h2c), and it has no request timeout: seen here, the CRM connector's task waited
-      // forever in a schema POST (RegistryClient.createArtifact) after such an upgrade, while
-      // Connect reported it RUNNING and the source's changes stopped.
-      "-Dquarkus.http.http2=false",
       "-Dapicurio.storage.kind=sql",
       "-Dapicurio.storage.sql.kind=postgresql",
       `-Dapicurio.datasource.url=jdbc:postgresql://${pg.host}:${pg.port}/${REGISTRY_DB}`,
