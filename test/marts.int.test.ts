@@ -797,14 +797,17 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     const samples = tp("telemetry", "raw_telemetry");
     const battery = tp("telemetry", "battery_metrics");
     await claimPartitions(ch, fresh, g, "member-a", [payments, users, crmBeat, samples, battery]);
-    const applied = (p: { topic: string; partition: number }, commitTs: string) =>
-      recordApplied(
-        ch,
-        fresh,
-        { group: g, ...p, claimEpoch: 1n, firstOffset: 0n, lastOffset: 9n },
-        { commitTs },
-      );
-    const idle = (p: { topic: string; partition: number }, completeTo: string) =>
+    type Tp = { topic: string; partition: number };
+    /** A chunk of claim 1: offsets 0-9 is the first, 10-19 the next. */
+    const chunk = (p: Tp, first: bigint) => ({
+      group: g,
+      ...p,
+      claimEpoch: 1n,
+      firstOffset: first,
+      lastOffset: first + 9n,
+    });
+    const applied = (p: Tp, commitTs: string) => recordApplied(ch, fresh, chunk(p, 0n), { commitTs });
+    const idle = (p: Tp, completeTo: string) =>
       recordCompleteness(ch, fresh, [{ group: g, ...p, completeTo }]);
     await applied(payments, "2024-03-01 10:00:00.250");
     await idle(users, "2024-03-01 11:00:00.000");
@@ -833,13 +836,7 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     });
     // The next chunks' intents carry the newest commit applied. A merge keeps only each partition's
     // latest progress row, the intent: neither data_as_of nor the heartbeat horizon goes back.
-    const next = (p: { topic: string; partition: number }, commitTs: string) =>
-      recordIntent(
-        ch,
-        fresh,
-        { group: g, ...p, claimEpoch: 1n, firstOffset: 10n, lastOffset: 19n },
-        { commitTs },
-      );
+    const next = (p: Tp, commitTs: string) => recordIntent(ch, fresh, chunk(p, 10n), { commitTs });
     await next(payments, "2024-03-01 10:00:00.250");
     await next(crmBeat, "2024-03-01 12:00:00.000");
     await ch.command({ query: `OPTIMIZE TABLE ${fresh}.partition_progress FINAL` });
