@@ -91,3 +91,85 @@ export async function listConnectors(connectUrl: string): Promise<string[]> {
   if (!response.ok) throw new ConnectorError(`list connectors: ${response.status}`);
   return (await response.json()) as string[];
 }
+
+/** What `superviseConnectors` did, for logs, metrics and tests. */
+export interface ConnectorSupervisor {
+  /** Restarts asked of Kafka Connect so far, per connector. */
+  readonly restarts: ReadonlyMap<string, number>;
+  stop(): Promise<void>;
+}
+
+const RESTART_BACKOFF_MAX_MS = 300_000;
+
+/**
+ * Restarts the named connectors' FAILED tasks (and a FAILED connector), as an operator would:
+ * Kafka Connect never restarts a failed task by itself. A task fails for good on an error it cannot
+ * retry — the schema registry down when a new schema must be registered, or a registry connection
+ * closed under a request — while the source it reads is fine again moments later; the restarted
+ * task resumes from its last committed offset and the consumers drop what it emits twice. Each
+ * connector waits `intervalMs` before its first restart and twice as long before each next one
+ * (at most 5 minutes) while it keeps failing; a run of RUNNING resets that. A Connect that does
+ * not answer (restarting, say) is skipped until it does.
+ */
+export function superviseConnectors(
+  connectUrl: string,
+  names: () => readonly string[],
+  options: { intervalMs?: number; log: (line: string) => void },
+): ConnectorSupervisor {
+  const intervalMs = options.intervalMs ?? 5_000;
+  const restarts = new Map<string, number>();
+  const backoff = new Map<string, { delayMs: number; notBefore: number }>();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+
+  const check = async (name: string): Promise<void> => {
+    const status = await connectorStatus(connectUrl, name);
+    if (!status) return;
+    const failed = [status.connector, ...status.tasks].filter((s) => s.state === "FAILED");
+    if (failed.length === 0) {
+      if ([status.connector, ...status.tasks].every((s) => s.state === "RUNNING")) backoff.delete(name);
+      return;
+    }
+    const now = Date.now();
+    const wait = backoff.get(name) ?? { delayMs: intervalMs, notBefore: now + intervalMs };
+    if (!backoff.has(name)) backoff.set(name, wait);
+    if (now < wait.notBefore) return;
+    const response = await request(
+      "POST",
+      `${connectUrl}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`,
+    );
+    await response.arrayBuffer().catch(() => undefined);
+    if (!response.ok) {
+      options.log(`connector ${name}: restart refused (${response.status}); trying again later`);
+    } else {
+      const count = (restarts.get(name) ?? 0) + 1;
+      restarts.set(name, count);
+      const reason = failed[0]?.trace?.split("\n")[0] ?? "no trace";
+      options.log(`connector ${name}: FAILED (${reason}); restart ${count} asked`);
+    }
+    const delayMs = Math.min(wait.delayMs * 2, RESTART_BACKOFF_MAX_MS);
+    backoff.set(name, { delayMs, notBefore: now + wait.delayMs });
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      for (const name of names()) {
+        if (stopped) break;
+        await check(name).catch(() => undefined);
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, intervalMs).unref();
+      });
+    }
+  })();
+
+  return {
+    restarts,
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -17,6 +17,8 @@ export const SOURCES: Record<SourceName, SourceDefinition> = {
   },
 };
 
+export const SOURCE_NAMES = Object.keys(SOURCES) as readonly SourceName[];
+
 export const HEARTBEAT_TABLE = "debezium_heartbeat";
 
 /**

@@ -13,6 +13,9 @@ import { consumerLog } from "../consumers/src/logging.js";
 import { createMetricsRegistry } from "../observability/registry.js";
 import { generate } from "./generate/index.js";
 import { loadStackConfig } from "./stack/config.js";
+import { superviseConnectors } from "../connectors/apply.js";
+import { connectorName } from "../connectors/render.js";
+import { SOURCE_NAMES } from "../connectors/sources.js";
 import { applySourceConnectors, ensureSourceDatabases, stackUp } from "./stack/stack.js";
 
 /**
@@ -48,6 +51,12 @@ if (users === 0) {
   say(`${stack.crmDb} has ${users} users: keeping the data`);
 }
 await applySourceConnectors(stack, stackLog);
+// Kafka Connect leaves a failed Debezium task failed; this process restarts it (connectors/apply.ts).
+const connectors = superviseConnectors(
+  stack.connectUrl,
+  () => SOURCE_NAMES.map((source) => connectorName(stack.topicPrefix, source)),
+  { log: stackLog },
+);
 
 const config = loadConsumerConfig();
 // One metrics registry for the process: the consumers' series and the API's, on the API's GET /metrics.
@@ -120,6 +129,7 @@ const stop = async (signal: string): Promise<void> => {
   say(
     `${signal}: stopping the API and the consumers (the stack keeps running; npm run stack -- down stops it)`,
   );
+  await connectors.stop();
   await api.close();
   await running.close();
   process.exit(0);
@@ -129,6 +139,7 @@ process.on("SIGTERM", () => void stop("SIGTERM"));
 const error = await running.pipeline.failed;
 say(`consumers failed: ${error.message}`);
 clearInterval(progress);
+await connectors.stop();
 await api.close().catch(() => undefined);
 await running.close().catch(() => undefined);
 process.exit(1);

@@ -45,6 +45,8 @@ export interface ScenarioResult {
   expectedDeadLetters: number;
   reemitted: number;
   resets: number;
+  /** Restarts of a FAILED Debezium connector or task asked by the run's supervisor during the scenario. */
+  connectorRestarts: number;
   ok: boolean;
   firstDifferences: string;
 }
@@ -101,6 +103,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
   const stream = new LiveStream(run.dbs, rate, 7_000, (line) => log(`stream: ${line}`));
   const results: ScenarioResult[] = [];
   let completed = false;
+  // startConnectors supervises them as `npm start` does: a task that fails (the registry down, say) is restarted.
+  const restartsSoFar = () => [...(run.supervisor?.restarts.values() ?? [])].reduce((a, b) => a + b, 0);
   try {
     log(`run ${run.runId}: databases ${run.dbs.crmDb}, ${run.dbs.telemetryDb}; work dir ${workDir}`);
     await generate({ ...run.dbs, scale: 1, seed: 77, telemetryDensity: 0.05, progress: false });
@@ -129,6 +133,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
     log(`seed data applied; ${scenarios.length} scenario(s), stream at ${rate} changes/s`);
     for (const scenario of scenarios) {
       const before = { ...(consumer as RunningPipeline).pipeline.stats };
+      const restartsBefore = restartsSoFar();
       const totals = () => consumer?.pipeline.stats ?? before;
       const base = { dead: 0, reemitted: 0, resets: 0 };
       const carried = (key: "deadLetters" | "reemitted" | "resets") =>
@@ -160,6 +165,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
         expectedDeadLetters: scenario.expectedDeadLetters,
         reemitted: base.reemitted,
         resets: base.resets,
+        connectorRestarts: restartsSoFar() - restartsBefore,
         ok: result.differenceCount === 0 && base.dead === scenario.expectedDeadLetters,
         firstDifferences: result.ok ? "" : formatReconcileResult(result, 5),
       };
@@ -167,7 +173,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
       log(
         `${scenario.name}: fault ${(row.faultMs / 1000).toFixed(1)} s, recovered ${(row.recoveryMs / 1000).toFixed(1)} s ` +
           `after it, ${row.differences} differences, ${row.deadLetters} dead letters, ${row.reemitted} re-emitted ` +
-          `dropped, ${row.resets} resets${row.ok ? "" : `\n${row.firstDifferences}`}`,
+          `dropped, ${row.resets} resets, ${row.connectorRestarts} connector restarts${row.ok ? "" : `\n${row.firstDifferences}`}`,
       );
     }
     completed = true;
@@ -195,12 +201,12 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 export function formatChaosTable(results: readonly ScenarioResult[]): string[] {
   return [
-    "| scenario | fault | fault (s) | recovery (s) | differences | dead letters (expected) | re-emitted dropped | resets |",
-    "|---|---|---|---|---|---|---|---|",
+    "| scenario | fault | fault (s) | recovery (s) | differences | dead letters (expected) | re-emitted dropped | resets | connector restarts |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
         `| ${r.scenario} | ${r.fault} | ${seconds(r.faultMs)} | ${seconds(r.recoveryMs)} | ${r.differences} | ` +
-        `${r.deadLetters} (${r.expectedDeadLetters}) | ${r.reemitted} | ${r.resets} |`,
+        `${r.deadLetters} (${r.expectedDeadLetters}) | ${r.reemitted} | ${r.resets} | ${r.connectorRestarts} |`,
     ),
   ];
 }

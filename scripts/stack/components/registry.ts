@@ -15,6 +15,16 @@ import type { ComponentStatus } from "./status.js";
  */
 const COMPONENT = "registry";
 
+/**
+ * Seconds a registry connection may stay without a byte either way before the registry closes it
+ * (Quarkus' default is 30 minutes). The Connect converter's HTTP client (JDK HttpClient, no request
+ * timeout and no option for one) was seen parked for good in a schema registration the registry had
+ * logged as answered; the task woke with an error only when the connection closed, and the
+ * converter's own retries (`apicurio.registry.retry-count`) then register again. Every registry call
+ * takes milliseconds, so a short limit costs nothing but a reconnect.
+ */
+export const REGISTRY_IDLE_TIMEOUT_S = 15;
+
 interface RegistryPorts {
   registry: number;
   registryManagement: number;
@@ -53,6 +63,7 @@ export async function startRegistry(
       `-Dquarkus.http.port=${ports.registry}`,
       `-Dquarkus.management.host=127.0.0.1`,
       `-Dquarkus.management.port=${ports.registryManagement}`,
+      `-Dquarkus.http.idle-timeout=${REGISTRY_IDLE_TIMEOUT_S}S`,
       "-Dapicurio.storage.kind=sql",
       "-Dapicurio.storage.sql.kind=postgresql",
       `-Dapicurio.datasource.url=jdbc:postgresql://${pg.host}:${pg.port}/${REGISTRY_DB}`,
