@@ -10,6 +10,7 @@ import {
   queryUserDevices,
   queryUserMonthlyMetrics,
 } from "../../clickhouse/marts/index.js";
+import { detectEngineFeatures, type EngineFeatures } from "../../clickhouse/marts/device-history.js";
 import { lineage, tablesRead } from "../../clickhouse/marts/lineage.js";
 import { prosthesisStatsSql } from "../../clickhouse/marts/prosthesis-stats.js";
 import { prostheticMonthlySql } from "../../clickhouse/marts/prosthetic-monthly.js";
@@ -45,6 +46,8 @@ const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lag
 export class ReportService {
   /** Per kind of read: the tables the consumers write that it depends on (see `sources`). */
   private readonly sourceTables = new Map<string, readonly string[]>();
+  /** Asked of the engine once, at the first device-history read. */
+  private engineFeatures: Promise<EngineFeatures> | undefined;
 
   constructor(private readonly source: ReportSource) {}
 
@@ -61,6 +64,12 @@ export class ReportService {
       this.sourceTables.set(kind, tables);
     }
     return tables;
+  }
+
+  /** What the engine offers the device-history queries (materialized CTEs: clickhouse/marts/device-history.ts). */
+  private features(): Promise<EngineFeatures> {
+    this.engineFeatures ??= detectEngineFeatures(this.source.client);
+    return this.engineFeatures;
   }
 
   /** 404 USER_NOT_FOUND unless the marts know the user. */
@@ -124,7 +133,7 @@ export class ReportService {
       this.cached(
         `month-devices:${userId}:${month}`,
         userId,
-        () => queryProstheticMonthlyMetrics(client, database, range, users),
+        async () => queryProstheticMonthlyMetrics(client, database, range, users, await this.features()),
         { tables: this.sources("month-devices", (db) => [prostheticMonthlySql(db, users)]) },
       ),
     ]);
@@ -142,7 +151,7 @@ export class ReportService {
       userId,
       () =>
         Promise.all([
-          queryUserDailyReports(client, database, period, users),
+          this.features().then((f) => queryUserDailyReports(client, database, period, users, f)),
           queryProsthesisStats(client, database, "hour", period, users),
         ]),
       {
@@ -167,7 +176,8 @@ export class ReportService {
     const rows = await this.cached(
       `days:${userId}:${month}`,
       userId,
-      () => queryUserDailyReports(client, database, { from: month, to: month }, users),
+      async () =>
+        queryUserDailyReports(client, database, { from: month, to: month }, users, await this.features()),
       { tables: this.sources("days", (db) => [userDailySql(db, users)]) },
     );
     return {
@@ -212,10 +222,11 @@ export class ReportService {
     const bound = await queryDataMonths(client, database, users);
     if (!bound) return { range: null, months: [], devices: [], days: [] };
     const range = { from: bound.from, to: laterMonth(bound.to, utcMonth(now)) };
+    const features = await this.features();
     const [months, devices, days] = await Promise.all([
       queryUserMonthlyMetrics(client, database, range, users),
-      queryProstheticMonthlyMetrics(client, database, range, users),
-      queryUserDailyReports(client, database, range, users),
+      queryProstheticMonthlyMetrics(client, database, range, users, features),
+      queryUserDailyReports(client, database, range, users, features),
     ]);
     const withData = [...months, ...devices, ...days].map((r) => r.report_date.slice(0, 7)).sort();
     const first = withData[0];

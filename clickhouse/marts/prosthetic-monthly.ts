@@ -1,13 +1,17 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { assertDatabaseName } from "../sql.js";
 import {
+  PLAIN_SQL,
   chargeCyclesByMonth,
+  cte,
+  featureSettings,
   dischargeByMonth,
   netBattery,
   netEvents,
   outages,
   overlapByBucket,
   sessions,
+  type EngineFeatures,
 } from "./device-history.js";
 import { selectedDevices, selectionParams, type DeviceSelection } from "./filters.js";
 import { rangeParams, type MonthRange } from "./range.js";
@@ -36,14 +40,18 @@ export interface ProstheticMonthlyRow {
   created_at: string | null;
 }
 
-export function prostheticMonthlySql(database: string, selection: DeviceSelection): string {
+export function prostheticMonthlySql(
+  database: string,
+  selection: DeviceSelection,
+  features: EngineFeatures = PLAIN_SQL,
+): string {
   const db = assertDatabaseName(database);
   return `
     WITH
       devices AS ${selectedDevices(db, selection)},
-      net_events AS (${netEvents(db, "devices")}),
-      net_battery AS (${netBattery(db, "devices")}),
-      power_sessions AS (${sessions("net_events")}),
+      ${cte("net_events", netEvents(db, "devices"), features)},
+      ${cte("net_battery", netBattery(db, "devices"), features)},
+      ${cte("power_sessions", sessions("net_events"), features)},
       active AS (${overlapByBucket("power_sessions", "month")}),
       down AS (${overlapByBucket(`(${outages("net_events")})`, "month")}),
       dis AS (${dischargeByMonth("net_battery", "power_sessions")}),
@@ -105,7 +113,7 @@ export function prostheticMonthlySql(database: string, selection: DeviceSelectio
     LEFT JOIN down ON down.prosthetic_id = k.prosthetic_id AND down.bucket = k.bucket
     LEFT JOIN dis ON dis.prosthetic_id = k.prosthetic_id AND dis.bucket = k.bucket
     LEFT JOIN cyc ON cyc.prosthetic_id = k.prosthetic_id AND cyc.bucket = k.bucket
-    ORDER BY user_id, prosthetic_id, report_date`;
+    ORDER BY user_id, prosthetic_id, report_date${featureSettings(features)}`;
 }
 
 /** Finalised report_prosthetic_monthly_metrics rows of the selected devices for a month range. */
@@ -114,9 +122,10 @@ export async function queryProstheticMonthlyMetrics(
   database: string,
   range: MonthRange,
   selection: DeviceSelection,
+  features: EngineFeatures = PLAIN_SQL,
 ): Promise<ProstheticMonthlyRow[]> {
   const result = await client.query({
-    query: prostheticMonthlySql(database, selection),
+    query: prostheticMonthlySql(database, selection, features),
     query_params: { ...rangeParams(range), ...selectionParams(selection) },
     format: "JSONEachRow",
   });

@@ -5,6 +5,9 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadReportFixture } from "../../test/harness/report-fixture.js";
 import { createClickHouseClient } from "../client.js";
+import { detectEngineFeatures, PLAIN_SQL } from "./device-history.js";
+import { prostheticMonthlySql } from "./prosthetic-monthly.js";
+import { userDailySql } from "./user-daily.js";
 import { migrate } from "../migrate.js";
 import {
   allUsers,
@@ -71,5 +74,27 @@ describe("user selections of the query layer", () => {
     await expect(queryUserMonthlyMetrics(ch, database, range, onlyUsers([2 ** 31]))).rejects.toThrow(
       RangeError,
     );
+  });
+});
+
+describe("device marts with the engine's materialized CTEs", () => {
+  it("the embedded engine has them, and they give exactly the rows of plain SQL, also read concurrently", async () => {
+    const features = await detectEngineFeatures(ch);
+    expect(features).toEqual({ materializedCte: true });
+    expect(prostheticMonthlySql(database, allUsers, features)).toMatch(
+      /net_events AS MATERIALIZED \(.*net_battery AS MATERIALIZED \(.*power_sessions AS MATERIALIZED \(.*SETTINGS enable_materialized_cte = 1$/s,
+    );
+    expect(userDailySql(database, allUsers, features)).toMatch(/net_events AS MATERIALIZED \(/);
+    expect(prostheticMonthlySql(database, allUsers, PLAIN_SQL)).not.toMatch(/MATERIALIZED|SETTINGS/);
+    const reads = (f: typeof features) =>
+      Promise.all(
+        [allUsers, onlyUsers([1]), onlyUsers([2]), onlyUsers([1, 2])].flatMap((selection) => [
+          queryProstheticMonthlyMetrics(ch, database, range, selection, f),
+          queryUserDailyReports(ch, database, range, selection, f),
+        ]),
+      );
+    const plain = await reads(PLAIN_SQL);
+    expect(plain.every((rows) => rows.length > 0)).toBe(true);
+    expect(await reads(features)).toEqual(plain);
   });
 });

@@ -1,6 +1,14 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { assertDatabaseName } from "../sql.js";
-import { netEvents, overlapByBucket, sessions } from "./device-history.js";
+import {
+  PLAIN_SQL,
+  cte,
+  featureSettings,
+  netEvents,
+  overlapByBucket,
+  sessions,
+  type EngineFeatures,
+} from "./device-history.js";
 import { selectedDevices, selectionParams, type UserSelection } from "./filters.js";
 import { periodParams, type DayRange, type MonthRange } from "./range.js";
 import { toNumber, toTimestamp } from "./values.js";
@@ -26,12 +34,16 @@ export interface UserDailyRow {
   last_updated: string | null;
 }
 
-export function userDailySql(database: string, selection: UserSelection): string {
+export function userDailySql(
+  database: string,
+  selection: UserSelection,
+  features: EngineFeatures = PLAIN_SQL,
+): string {
   const db = assertDatabaseName(database);
   return `
     WITH
       devices AS ${selectedDevices(db, selection)},
-      net_events AS (${netEvents(db, "devices")}),
+      ${cte("net_events", netEvents(db, "devices"), features)},
       mov AS (
         SELECT d.user_id AS user_id, toDate(h.hour) AS day,
           sum(h.movements_count) AS total_movements,
@@ -116,7 +128,7 @@ export function userDailySql(database: string, selection: UserSelection): string
     LEFT JOIN mov ON mov.user_id = k.user_id AND mov.day = k.day
     LEFT JOIN ev ON ev.user_id = k.user_id AND ev.day = k.day
     LEFT JOIN usage ON usage.user_id = k.user_id AND usage.day = k.day
-    ORDER BY user_id, report_date`;
+    ORDER BY user_id, report_date${featureSettings(features)}`;
 }
 
 /**
@@ -128,9 +140,10 @@ export async function queryUserDailyReports(
   database: string,
   period: MonthRange | DayRange,
   selection: UserSelection,
+  features: EngineFeatures = PLAIN_SQL,
 ): Promise<UserDailyRow[]> {
   const result = await client.query({
-    query: userDailySql(database, selection),
+    query: userDailySql(database, selection, features),
     query_params: { ...periodParams(period), ...selectionParams(selection) },
     format: "JSONEachRow",
   });
