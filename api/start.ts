@@ -1,7 +1,11 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
-import { createClickHouseClient, openClickHouseSession } from "../clickhouse/client.js";
+import {
+  createClickHouseClient,
+  openClickHouseSession,
+  type ClickHouseOptions,
+} from "../clickhouse/client.js";
 import { freshAfterFailure } from "../clickhouse/fresh-session.js";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/verifier.js";
@@ -14,7 +18,7 @@ export interface StartApiOptions {
   config?: ApiConfig;
   /**
    * The API's own ClickHouse connection: never the consumers' (a report must not wait behind an
-   * insert). Best a factory, e.g. `() => createClickHouseClient(consumerConfig.clickhouse)` (a second
+   * insert). Best a factory, e.g. `() => reportClient(consumerConfig.clickhouse)` (a second
    * connection to the same data directory): the API then replaces its session after a failed
    * statement (clickhouse/fresh-session.ts). A client is used as it is and left open on close.
    * @default a factory over config.clickhouse
@@ -43,6 +47,14 @@ export interface RunningApi {
 }
 
 /**
+ * The API's client for its own report SQL: on the embedded engine its parameters are rendered in
+ * this process, so report reads run side by side instead of in chDB's one queue of bound
+ * statements (clickhouse/client.ts `bindParamsInProcess`). The ML endpoint's session is separate.
+ */
+export const reportClient = (options: ClickHouseOptions): ClickHouseClient =>
+  createClickHouseClient({ ...options, bindParamsInProcess: true });
+
+/**
  * Builds and starts the API: `npm run api` (api/main.ts) in server mode, or next to the consumers in
  * the embedded default (scripts/start.ts), in which case ClickHouse migrations have already run.
  */
@@ -50,9 +62,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   const config = options.config ?? loadApiConfig();
   const given = options.clickhouse;
   const owned =
-    typeof given === "object"
-      ? null
-      : freshAfterFailure(given ?? (() => createClickHouseClient(config.clickhouse)));
+    typeof given === "object" ? null : freshAfterFailure(given ?? (() => reportClient(config.clickhouse)));
   const client = owned ?? (given as ClickHouseClient);
   try {
     const app = await buildApp({

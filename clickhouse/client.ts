@@ -1,6 +1,6 @@
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
-import { assertDatabaseName } from "./sql.js";
+import { assertDatabaseName, bindParams } from "./sql.js";
 
 type EmbeddedConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
@@ -11,6 +11,33 @@ export interface ClickHouseOptions {
   path?: string;
   /** Database holding the marts. Every statement names it explicitly (see below). */
   database: string;
+  /**
+   * Embedded engine only: render query parameters as typed literals in this process (`bindParams`)
+   * instead of chDB's binding, whose bound statements run one at a time process-wide. For clients
+   * that run this project's own SQL only (the API's report reads). @default false
+   */
+  bindParamsInProcess?: boolean;
+}
+
+type ParamsOf = { query: string; query_params?: Record<string, unknown> };
+
+/** The embedded connection with `query_params` rendered into the SQL text (see bindParamsInProcess). */
+function bindingInProcess(connection: EmbeddedConnection): EmbeddedConnection {
+  const render = <P extends ParamsOf>(params: P): P =>
+    params.query_params && Object.keys(params.query_params).length > 0
+      ? { ...params, query: bindParams(params.query, params.query_params), query_params: undefined }
+      : params;
+  const rendered = new Set<PropertyKey>(["query", "exec", "command"]);
+  return new Proxy(connection, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      const method = value as (params: ParamsOf) => unknown;
+      return rendered.has(property)
+        ? (params: ParamsOf) => method.call(target, render(params))
+        : method.bind(target);
+    },
+  });
 }
 
 /**
@@ -26,7 +53,9 @@ export function createClickHouseClient(options: ClickHouseOptions): ClickHouseCl
   // chdb types its Connection against @clickhouse/client-common, which @clickhouse/client bundles
   // as its own copy: structurally the same interface, nominally two declarations.
   const connection = createChdbConnection({ path: options.path }) as unknown as EmbeddedConnection;
-  return createClient({ connection });
+  return createClient({
+    connection: options.bindParamsInProcess ? bindingInProcess(connection) : connection,
+  });
 }
 
 /**

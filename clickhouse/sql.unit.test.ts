@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { addMonths, rangeParams } from "./marts/range.js";
 import { toDecimal2, toTimestamp } from "./marts/values.js";
 import { splitStatements } from "./split-statements.js";
-import { assertDatabaseName, stringLiteral, uintLiteral, withDatabase } from "./sql.js";
+import { assertDatabaseName, bindParams, stringLiteral, uintLiteral, withDatabase } from "./sql.js";
 
 describe("splitStatements", () => {
   it("splits at top-level semicolons only", () => {
@@ -39,6 +39,33 @@ describe("literals", () => {
     for (const bad of [-1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1, -1n]) {
       expect(() => uintLiteral(bad)).toThrow(/not an unsigned integer/);
     }
+  });
+});
+
+describe("bindParams (query parameters rendered in process)", () => {
+  it("renders each typed placeholder as an escaped literal cast to its type", () => {
+    expect(
+      bindParams(
+        "SELECT 1 FROM t WHERE user_id IN {ids:Array(Int32)} AND d >= {from:Date} AND s = {s:String} AND n < {n:UInt128} AND x = {ids2:Array(String)}",
+        { ids: [1, -2], from: "2026-10-01", s: "it's \\ {x:String}", n: 10n, ids2: ["a'b"] },
+      ),
+    ).toBe(
+      "SELECT 1 FROM t WHERE user_id IN CAST([1, -2] AS Array(Int32)) AND d >= CAST('2026-10-01' AS Date) AND s = CAST('it\\'s \\\\ {x:String}' AS String) AND n < CAST(10 AS UInt128) AND x = CAST(['a\\'b'] AS Array(String))",
+    );
+    expect(bindParams("SELECT {a:Int32}, {a:Int32}", { a: "7" })).toBe(
+      "SELECT CAST(7 AS Int32), CAST(7 AS Int32)",
+    );
+    expect(bindParams("SELECT {e:Array(Int32)}", { e: [] })).toBe("SELECT CAST([] AS Array(Int32))");
+  });
+
+  it("refuses a missing value, a value of the wrong kind and a type it does not render", () => {
+    expect(() => bindParams("SELECT {a:Int32}", {})).toThrow("query parameter a has no value");
+    expect(() => bindParams("SELECT {a:Int32}", { a: "1 OR 1" })).toThrow("needs an integer");
+    expect(() => bindParams("SELECT {a:Int32}", { a: 1.5 })).toThrow("needs an integer");
+    expect(() => bindParams("SELECT {a:Array(Int32)}", { a: "[1]" })).toThrow("needs an array");
+    expect(() => bindParams("SELECT {a:String}", { a: 1 })).toThrow("needs a string");
+    expect(() => bindParams("SELECT {a:Identifier}", { a: "t" })).toThrow("type Identifier is not supported");
+    expect(() => bindParams("SELECT {a:DateTime64(3, 'UTC')}", { a: "x" })).toThrow("is not supported");
   });
 });
 

@@ -1,8 +1,7 @@
 import pg from "pg";
 import { Kafka, logLevel } from "kafkajs";
 import { pipelineStatus } from "../api/consumer-status.js";
-import { startApi } from "../api/start.js";
-import { createClickHouseClient } from "../clickhouse/client.js";
+import { reportClient, startApi } from "../api/start.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { startPipeline } from "../consumers/src/runtime/run.js";
@@ -66,7 +65,7 @@ const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING })
 // The API reads on a connection of its own to the same data directory: a report never waits
 // behind the consumers' insert (DESIGN §7).
 const api = await startApi({
-  clickhouse: () => createClickHouseClient(config.clickhouse),
+  clickhouse: () => reportClient(config.clickhouse),
   consumerStatus: pipelineStatus(running.pipeline, async () => {
     const { end, committed } = await groupLag(kafka, config.topicPrefix, config.group);
     return end - committed;

@@ -98,3 +98,33 @@ describe("device marts with the engine's materialized CTEs", () => {
     expect(await reads(features)).toEqual(plain);
   });
 });
+
+describe("parameters rendered in process (the API's report client)", () => {
+  it("every query of the layer gives exactly the rows it gives with the engine's binding", async () => {
+    const rendered = createClickHouseClient({ path: dir, database, bindParamsInProcess: true });
+    try {
+      const reads = (client: ClickHouseClient) =>
+        Promise.all(
+          [allUsers, onlyUsers([1]), onlyUsers([2, 3]), onlyUsers([])].flatMap((selection) => [
+            queryUserMonthlyMetrics(client, database, range, selection),
+            queryProstheticMonthlyMetrics(client, database, range, selection),
+            queryUserDailyReports(client, database, range, selection),
+            queryProsthesisStats(client, database, "hour", range, selection),
+            queryDataMonths(client, database, selection),
+          ]),
+        );
+      const bound = await reads(ch);
+      expect(bound.filter((rows) => Array.isArray(rows) && rows.length > 0).length).toBeGreaterThan(8);
+      expect(await reads(rendered)).toEqual(bound);
+      const quoted = "it's \\ {q:String}";
+      const echo = await rendered.query({
+        query: "SELECT {s:String} AS s, {ids:Array(Int32)} AS ids",
+        query_params: { s: quoted, ids: [1, -2] },
+        format: "JSONEachRow",
+      });
+      expect(await echo.json()).toEqual([{ s: quoted, ids: [1, -2] }]);
+    } finally {
+      await rendered.close();
+    }
+  });
+});
