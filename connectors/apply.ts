@@ -99,17 +99,58 @@ export interface ConnectorSupervisor {
   stop(): Promise<void>;
 }
 
-const RESTART_BACKOFF_MAX_MS = 300_000;
+/**
+ * When to restart a failing connector (pure: `superviseConnectors` feeds it the states it reads).
+ * The first restart waits `firstDelayMs` after the failure is first seen, each next one twice as
+ * long as the one before (at most `maxDelayMs`); `resetAfterMs` of uninterrupted RUNNING forgets
+ * the failures, so a task that fails again soon after each restart keeps backing off.
+ */
+export class RestartBackoff {
+  private readonly entries = new Map<string, { delayMs: number; notBefore: number; runningSince?: number }>();
+
+  constructor(
+    private readonly firstDelayMs = 5_000,
+    private readonly maxDelayMs = 300_000,
+    private readonly resetAfterMs = 60_000,
+  ) {}
+
+  /** One status read of `name` (its connector's and tasks' states): true when a restart is due now. */
+  due(name: string, states: readonly string[], now: number): boolean {
+    const entry = this.entries.get(name);
+    if (!states.includes("FAILED")) {
+      if (!entry) return false;
+      if (states.every((s) => s === "RUNNING")) {
+        entry.runningSince ??= now;
+        if (now - entry.runningSince >= this.resetAfterMs) this.entries.delete(name);
+      } else {
+        entry.runningSince = undefined;
+      }
+      return false;
+    }
+    if (!entry) {
+      this.entries.set(name, { delayMs: this.firstDelayMs, notBefore: now + this.firstDelayMs });
+      return false;
+    }
+    entry.runningSince = undefined;
+    return now >= entry.notBefore;
+  }
+
+  /** A restart was asked at `now` (whether Connect took it or not): the next waits twice as long. */
+  asked(name: string, now: number): void {
+    const delayMs = this.entries.get(name)?.delayMs ?? this.firstDelayMs;
+    this.entries.set(name, { delayMs: Math.min(delayMs * 2, this.maxDelayMs), notBefore: now + delayMs });
+  }
+}
 
 /**
  * Restarts the named connectors' FAILED tasks (and a FAILED connector), as an operator would:
  * Kafka Connect never restarts a failed task by itself. A task fails for good on an error it cannot
  * retry — the schema registry down when a new schema must be registered, or a registry connection
  * closed under a request — while the source it reads is fine again moments later; the restarted
- * task resumes from its last committed offset and the consumers drop what it emits twice. Each
- * connector waits `intervalMs` before its first restart and twice as long before each next one
- * (at most 5 minutes) while it keeps failing; a run of RUNNING resets that. A Connect that does
- * not answer (restarting, say) is skipped until it does.
+ * task resumes from its last committed offset and the consumers drop what it emits twice. Reads
+ * every `intervalMs`; restarts follow `RestartBackoff` (5 s, then doubling up to 5 minutes; a
+ * minute of RUNNING resets it). A Connect that does not answer (restarting, say) is skipped until
+ * it does.
  */
 export function superviseConnectors(
   connectUrl: string,
@@ -118,22 +159,24 @@ export function superviseConnectors(
 ): ConnectorSupervisor {
   const intervalMs = options.intervalMs ?? 5_000;
   const restarts = new Map<string, number>();
-  const backoff = new Map<string, { delayMs: number; notBefore: number }>();
+  const backoff = new RestartBackoff(intervalMs);
   let stopped = false;
   let wake: (() => void) | undefined;
 
   const check = async (name: string): Promise<void> => {
     const status = await connectorStatus(connectUrl, name);
     if (!status) return;
-    const failed = [status.connector, ...status.tasks].filter((s) => s.state === "FAILED");
-    if (failed.length === 0) {
-      if ([status.connector, ...status.tasks].every((s) => s.state === "RUNNING")) backoff.delete(name);
-      return;
-    }
+    const states = [status.connector, ...status.tasks];
     const now = Date.now();
-    const wait = backoff.get(name) ?? { delayMs: intervalMs, notBefore: now + intervalMs };
-    if (!backoff.has(name)) backoff.set(name, wait);
-    if (now < wait.notBefore) return;
+    if (
+      !backoff.due(
+        name,
+        states.map((s) => s.state),
+        now,
+      )
+    )
+      return;
+    backoff.asked(name, now);
     const response = await request(
       "POST",
       `${connectUrl}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`,
@@ -141,14 +184,12 @@ export function superviseConnectors(
     await response.arrayBuffer().catch(() => undefined);
     if (!response.ok) {
       options.log(`connector ${name}: restart refused (${response.status}); trying again later`);
-    } else {
-      const count = (restarts.get(name) ?? 0) + 1;
-      restarts.set(name, count);
-      const reason = failed[0]?.trace?.split("\n")[0] ?? "no trace";
-      options.log(`connector ${name}: FAILED (${reason}); restart ${count} asked`);
+      return;
     }
-    const delayMs = Math.min(wait.delayMs * 2, RESTART_BACKOFF_MAX_MS);
-    backoff.set(name, { delayMs, notBefore: now + wait.delayMs });
+    const count = (restarts.get(name) ?? 0) + 1;
+    restarts.set(name, count);
+    const reason = states.find((s) => s.state === "FAILED")?.trace?.split("\n")[0] ?? "no trace";
+    options.log(`connector ${name}: FAILED (${reason}); restart ${count} asked`);
   };
 
   const loop = (async () => {
