@@ -15,8 +15,11 @@ export interface EngineFeatures {
   /**
    * `WITH name AS MATERIALIZED (…)` (ClickHouse 26.x, setting `enable_materialized_cte`): a CTE
    * computed once per query into a temporary table. Without it ClickHouse inlines a CTE at every
-   * use, and a month's device figures read each device's net events three times and its power
-   * sessions twice (one user's month on bench:freshness' data set: 0.51-0.68 s plain, 0.27-0.30 s so).
+   * use, and a month's device figures read the selected devices (a FINAL read of dim_prosthetics)
+   * about eight times, each device's net events three times and its power sessions twice. One
+   * user's month, median over users 95-104 of bench:api's ~10k-user data set, interleaved: device
+   * figures 209 ms plain, 124 ms with the three history CTEs, 123 ms with devices too; daily
+   * reports 113 / 88 / 79 ms (bench:freshness' scale-1 data set: 0.51-0.68 s -> 0.27-0.30 s).
    */
   materializedCte: boolean;
 }

@@ -50,9 +50,13 @@ export function selectionParams(selection: DeviceSelection): Record<string, numb
   }
 }
 
-/** The prostheses (current dimension) a selection reads, as a subquery of dim_prosthetics. */
-export function selectedDevices(db: string, selection: DeviceSelection): string {
-  return `(SELECT prosthetic_id, user_id, chip_id, prosthetic_uuid, device_type, model
+/** The prostheses (current dimension) a selection reads: a query of dim_prosthetics. */
+export function selectedDevicesQuery(db: string, selection: DeviceSelection): string {
+  return `SELECT prosthetic_id, user_id, chip_id, prosthetic_uuid, device_type, model
      FROM ${db}.dim_prosthetics FINAL
-     WHERE ${selectionCondition(selection)})`;
+     WHERE ${selectionCondition(selection)}`;
 }
+
+/** `selectedDevicesQuery` as a parenthesised subquery. */
+export const selectedDevices = (db: string, selection: DeviceSelection): string =>
+  `(${selectedDevicesQuery(db, selection)})`;

@@ -13,7 +13,7 @@ import {
   sessions,
   type EngineFeatures,
 } from "./device-history.js";
-import { selectedDevices, selectionParams, type DeviceSelection } from "./filters.js";
+import { selectedDevicesQuery, selectionParams, type DeviceSelection } from "./filters.js";
 import { rangeParams, type MonthRange } from "./range.js";
 import { toNumber, toTimestamp } from "./values.js";
 
@@ -48,7 +48,7 @@ export function prostheticMonthlySql(
   const db = assertDatabaseName(database);
   return `
     WITH
-      devices AS ${selectedDevices(db, selection)},
+      ${cte("devices", selectedDevicesQuery(db, selection), features)},
       ${cte("net_events", netEvents(db, "devices"), features)},
       ${cte("net_battery", netBattery(db, "devices"), features)},
       ${cte("power_sessions", sessions("net_events"), features)},

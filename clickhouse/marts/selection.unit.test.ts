@@ -82,7 +82,7 @@ describe("device marts with the engine's materialized CTEs", () => {
     const features = await detectEngineFeatures(ch);
     expect(features).toEqual({ materializedCte: true });
     expect(prostheticMonthlySql(database, allUsers, features)).toMatch(
-      /net_events AS MATERIALIZED \(.*net_battery AS MATERIALIZED \(.*power_sessions AS MATERIALIZED \(.*SETTINGS enable_materialized_cte = 1$/s,
+      /devices AS MATERIALIZED \(.*net_events AS MATERIALIZED \(.*net_battery AS MATERIALIZED \(.*power_sessions AS MATERIALIZED \(.*SETTINGS enable_materialized_cte = 1$/s,
     );
     expect(userDailySql(database, allUsers, features)).toMatch(/net_events AS MATERIALIZED \(/);
     expect(prostheticMonthlySql(database, allUsers, PLAIN_SQL)).not.toMatch(/MATERIALIZED|SETTINGS/);

@@ -9,7 +9,7 @@ import {
   sessions,
   type EngineFeatures,
 } from "./device-history.js";
-import { selectedDevices, selectionParams, type UserSelection } from "./filters.js";
+import { selectedDevicesQuery, selectionParams, type UserSelection } from "./filters.js";
 import { periodParams, type DayRange, type MonthRange } from "./range.js";
 import { toNumber, toTimestamp } from "./values.js";
 
@@ -42,7 +42,7 @@ export function userDailySql(
   const db = assertDatabaseName(database);
   return `
     WITH
-      devices AS ${selectedDevices(db, selection)},
+      ${cte("devices", selectedDevicesQuery(db, selection), features)},
       ${cte("net_events", netEvents(db, "devices"), features)},
       mov AS (
         SELECT d.user_id AS user_id, toDate(h.hour) AS day,
