@@ -52,18 +52,45 @@ export async function connectorStatus(
   return (await response.json()) as ConnectorStatus;
 }
 
+/** Asks Kafka Connect to restart a connector's FAILED instances (connector and tasks). */
+export async function restartFailed(connectUrl: string, name: string): Promise<boolean> {
+  const response = await request(
+    "POST",
+    `${connectUrl}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`,
+  );
+  await response.arrayBuffer().catch(() => undefined);
+  return response.ok;
+}
+
+/**
+ * Waits until the connector and every task run. A connector found FAILED is restarted once (it may
+ * have failed while nothing supervised it — the registry down while `npm start` was not running —
+ * and Connect keeps it FAILED across its own restarts); FAILED again after that is an error with
+ * the task's trace.
+ */
 export async function waitForConnectorRunning(
   connectUrl: string,
   name: string,
   timeoutMs = 120_000,
+  log: (line: string) => void = () => undefined,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: ConnectorStatus | undefined;
+  let restarted = false;
   while (Date.now() < deadline) {
     last = await connectorStatus(connectUrl, name);
     const failed = [last?.connector, ...(last?.tasks ?? [])].find((s) => s?.state === "FAILED");
-    if (failed)
-      throw new ConnectorError(`connector ${name} FAILED: ${failed.trace?.split("\n")[0] ?? "no trace"}`);
+    if (failed) {
+      const reason = failed.trace?.split("\n")[0] ?? "no trace";
+      if (restarted) throw new ConnectorError(`connector ${name} FAILED: ${reason}`);
+      log(`connector ${name} was FAILED (${reason}): restarting it`);
+      if (!(await restartFailed(connectUrl, name)))
+        throw new ConnectorError(`connector ${name} FAILED and Connect refused a restart: ${reason}`);
+      restarted = true;
+      // A restart takes the FAILED state away at once; the next look sees the new instances.
+      await sleep(1_000);
+      continue;
+    }
     if (
       last?.connector.state === "RUNNING" &&
       last.tasks.length > 0 &&
@@ -177,13 +204,8 @@ export function superviseConnectors(
     )
       return;
     backoff.asked(name, now);
-    const response = await request(
-      "POST",
-      `${connectUrl}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`,
-    );
-    await response.arrayBuffer().catch(() => undefined);
-    if (!response.ok) {
-      options.log(`connector ${name}: restart refused (${response.status}); trying again later`);
+    if (!(await restartFailed(connectUrl, name))) {
+      options.log(`connector ${name}: restart refused; trying again later`);
       return;
     }
     const count = (restarts.get(name) ?? 0) + 1;

@@ -52,6 +52,8 @@ export async function applySourceConnector(
     heartbeatIntervalMs?: number;
     /** Connector settings on top of the template (tests: e.g. snapshot.delay.ms). */
     overrides?: Record<string, string>;
+    /** Where a restart of a connector found FAILED is told. */
+    log?: Log;
   },
 ): Promise<string> {
   const name = connectorName(options.topicPrefix, source);
@@ -82,7 +84,7 @@ export async function applySourceConnector(
   }
   const url = config.connectUrl;
   await putConnector(url, name, { ...connectorConfig, ...options.overrides });
-  await waitForConnectorRunning(url, name);
+  await waitForConnectorRunning(url, name, 120_000, options.log);
   return name;
 }
 
@@ -122,6 +124,7 @@ export async function applySourceConnectors(config: StackConfig, log: Log): Prom
       dbName,
       topicPrefix: config.topicPrefix,
       slotName: slotNameFor(config.topicPrefix, source),
+      log,
     });
     log(`connector ${name}: ${dbName} -> ${config.topicPrefix}.${source}.* (RUNNING)`);
   }
