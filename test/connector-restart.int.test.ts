@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectorStatus } from "../connectors/apply.js";
 import { connectorName } from "../connectors/render.js";
 import { generate } from "../scripts/generate/index.js";
-import { applySourceConnector, slotNameFor, stackDown, stackUp } from "../scripts/stack/stack.js";
-import { closeCdcRun, collect, openCdcRun, startConnectors, waitFor, type CdcRun } from "./harness/cdc.js";
-import { sourceQuery } from "./harness/pipeline.js";
+import { applySourceConnector, slotNameFor } from "../scripts/stack/stack.js";
+import { closeCdcRun, collect, openCdcRun, startConnectors, type CdcRun } from "./harness/cdc.js";
+import { failCrmTaskOnSchemaRegistration } from "./harness/pipeline.js";
 
 /**
  * A Debezium task that failed while nothing supervised it — here: the schema registry down while a
@@ -28,26 +28,15 @@ afterAll(async () => {
 describe("a connector left FAILED", () => {
   it("is restarted by the next apply, and the change it had failed on reaches Kafka", async () => {
     const name = connectorName(run.topicPrefix, "crm");
-    const log = () => undefined;
-    await stackDown(run.config, { components: ["registry"], log });
-    try {
-      await sourceQuery(run, "crm", "ALTER TABLE crm_payments ADD COLUMN restart_note text");
-      await sourceQuery(
-        run,
-        "crm",
-        "UPDATE crm_payments SET restart_note = 'after the outage' WHERE payment_id = (SELECT min(payment_id) FROM crm_payments)",
-      );
-      await waitFor(
-        "the CRM task to fail on its schema registration",
-        async () =>
-          (await connectorStatus(run.config.connectUrl, name))?.tasks.some((t) => t.state === "FAILED")
-            ? true
-            : undefined,
-        180_000,
-      );
-    } finally {
-      await stackUp(run.config, { components: ["registry"], sourceConnectors: false, log });
-    }
+    await failCrmTaskOnSchemaRegistration(
+      run,
+      {
+        column: "restart_note",
+        value: "after the outage",
+        where: "payment_id = (SELECT min(payment_id) FROM crm_payments)",
+      },
+      () => undefined,
+    );
     // Connect keeps it FAILED with the registry back.
     expect((await connectorStatus(run.config.connectUrl, name))?.tasks.map((t) => t.state)).toEqual([
       "FAILED",

@@ -3,10 +3,13 @@ import { Partitioners } from "kafkajs";
 import type { RunningPipeline } from "../../consumers/src/runtime/run.js";
 import type { CdcRun } from "../../test/harness/cdc.js";
 import { killConsumer, spawnConsumer } from "../../test/harness/consumer-process.js";
-import { groupAssignments, sourceQuery, until } from "../../test/harness/pipeline.js";
-import { connectorStatus } from "../../connectors/apply.js";
-import { connectorName } from "../../connectors/render.js";
-import { restartComponent, slotNameFor, stackDown, stackUp } from "../stack/stack.js";
+import {
+  failCrmTaskOnSchemaRegistration,
+  groupAssignments,
+  sourceQuery,
+  until,
+} from "../../test/harness/pipeline.js";
+import { restartComponent, slotNameFor } from "../stack/stack.js";
 
 /** What a scenario works with: the chaos run's sources and its in-process consumer. */
 export interface ChaosContext {
@@ -167,32 +170,15 @@ export const SCENARIOS: readonly Scenario[] = [
       "schema registry down while crm_payments gains a column (a schema to register): the CRM task fails and is restarted",
     expectedDeadLetters: 0,
     async inject(ctx) {
-      const log = (line: string) => ctx.log(`  ${line}`);
-      const name = connectorName(ctx.run.topicPrefix, "crm");
-      await stackDown(ctx.run.config, { components: ["registry"], log });
-      try {
-        await sourceQuery(
-          ctx.run,
-          "crm",
-          "ALTER TABLE crm_payments ADD COLUMN IF NOT EXISTS outage_note text",
-        );
-        await sourceQuery(
-          ctx.run,
-          "crm",
-          `UPDATE crm_payments SET outage_note = 'registry down', status = 'success'
-           WHERE payment_id IN (SELECT payment_id FROM crm_payments ORDER BY payment_id DESC LIMIT 20)`,
-        );
-        await until(
-          "the CRM task to fail on its schema registration",
-          async () => {
-            const status = await connectorStatus(ctx.run.config.connectUrl, name);
-            return status?.tasks.some((t) => t.state === "FAILED") ? true : undefined;
-          },
-          180_000,
-        );
-      } finally {
-        await stackUp(ctx.run.config, { components: ["registry"], sourceConnectors: false, log });
-      }
+      await failCrmTaskOnSchemaRegistration(
+        ctx.run,
+        {
+          column: "outage_note",
+          value: "registry down",
+          where: "payment_id IN (SELECT payment_id FROM crm_payments ORDER BY payment_id DESC LIMIT 20)",
+        },
+        (line) => ctx.log(`  ${line}`),
+      );
     },
   },
   {

@@ -14,7 +14,9 @@ import { reconcile, type ReconcileResult } from "../../consumers/src/reconcile/i
 import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
 import { MartsPipeline, sourceTopics } from "../../consumers/src/runtime/pipeline.js";
 import { instrument } from "../../consumers/src/runtime/run.js";
-import { slotNameFor } from "../../scripts/stack/stack.js";
+import { connectorStatus } from "../../connectors/apply.js";
+import { connectorName } from "../../connectors/render.js";
+import { slotNameFor, stackDown, stackUp } from "../../scripts/stack/stack.js";
 import { generate } from "../../scripts/generate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, waitFor, withAdmin, type CdcRun } from "./cdc.js";
 
@@ -632,5 +634,36 @@ export class GatedDecoder extends RecordDecoder {
   override async decodeChunk(buffers: readonly (Buffer | null)[]) {
     await this.opened;
     return super.decodeChunk(buffers);
+  }
+}
+
+/**
+ * Fails the run's CRM task as a registry outage does: with the schema registry stopped,
+ * `crm_payments` gains `column` and the rows `where` selects get `value` in it (a new schema the
+ * converter must register), until Kafka Connect marks the task FAILED. The registry is started
+ * again in any case; whatever supervises the connector (or nothing) does the rest.
+ */
+export async function failCrmTaskOnSchemaRegistration(
+  run: CdcRun,
+  change: { column: string; value: string; where: string },
+  log: (line: string) => void,
+): Promise<void> {
+  const name = connectorName(run.topicPrefix, "crm");
+  await stackDown(run.config, { components: ["registry"], log });
+  try {
+    await sourceQuery(run, "crm", `ALTER TABLE crm_payments ADD COLUMN IF NOT EXISTS ${change.column} text`);
+    await sourceQuery(run, "crm", `UPDATE crm_payments SET ${change.column} = $1 WHERE ${change.where}`, [
+      change.value,
+    ]);
+    await until(
+      "the CRM task to fail on its schema registration",
+      async () =>
+        (await connectorStatus(run.config.connectUrl, name))?.tasks.some((t) => t.state === "FAILED")
+          ? true
+          : undefined,
+      180_000,
+    );
+  } finally {
+    await stackUp(run.config, { components: ["registry"], sourceConnectors: false, log });
   }
 }
