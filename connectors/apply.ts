@@ -181,7 +181,7 @@ export class RestartBackoff {
  */
 export function superviseConnectors(
   connectUrl: string,
-  names: () => readonly string[],
+  names: readonly string[],
   options: { intervalMs?: number; log: (line: string) => void },
 ): ConnectorSupervisor {
   const intervalMs = options.intervalMs ?? 5_000;
@@ -216,7 +216,7 @@ export function superviseConnectors(
 
   const loop = (async () => {
     while (!stopped) {
-      for (const name of names()) {
+      for (const name of names) {
         if (stopped) break;
         await check(name).catch(() => undefined);
       }

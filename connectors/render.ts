@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { HEARTBEAT_TABLE, SIGNAL_TABLE, tableTopic, type SourceName } from "./sources.js";
+import { HEARTBEAT_TABLE, SIGNAL_TABLE, SOURCE_NAMES, tableTopic, type SourceName } from "./sources.js";
 
 /** Parameters that turn connectors/postgres-source.json into one connector's config. */
 export interface ConnectorParams {
@@ -26,6 +26,10 @@ const templatePath = path.join(path.dirname(fileURLToPath(import.meta.url)), "po
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export const connectorName = (topicPrefix: string, source: SourceName): string => `${topicPrefix}-${source}`;
+
+/** The connectors of every source under a topic prefix. */
+export const sourceConnectorNames = (topicPrefix: string): string[] =>
+  SOURCE_NAMES.map((source) => connectorName(topicPrefix, source));
 
 /** The replication slot of a source's connector; slot names allow [a-z0-9_] only. */
 export const slotNameFor = (topicPrefix: string, source: SourceName): string =>

@@ -13,8 +13,7 @@ import { createMetricsRegistry } from "../observability/registry.js";
 import { generate } from "./generate/index.js";
 import { loadStackConfig } from "./stack/config.js";
 import { superviseConnectors } from "../connectors/apply.js";
-import { connectorName } from "../connectors/render.js";
-import { SOURCE_NAMES } from "../connectors/sources.js";
+import { sourceConnectorNames } from "../connectors/render.js";
 import { applySourceConnectors, ensureSourceDatabases, stackUp } from "./stack/stack.js";
 
 /**
@@ -51,11 +50,9 @@ if (users === 0) {
 }
 await applySourceConnectors(stack, stackLog);
 // Kafka Connect leaves a failed Debezium task failed; this process restarts it (connectors/apply.ts).
-const connectors = superviseConnectors(
-  stack.connectUrl,
-  () => SOURCE_NAMES.map((source) => connectorName(stack.topicPrefix, source)),
-  { log: stackLog },
-);
+const connectors = superviseConnectors(stack.connectUrl, sourceConnectorNames(stack.topicPrefix), {
+  log: stackLog,
+});
 
 const config = loadConsumerConfig();
 // One metrics registry for the process: the consumers' series and the API's, on the API's GET /metrics.

@@ -3,8 +3,8 @@ import { Kafka, logLevel, type Admin } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import pg from "pg";
 import { deleteConnector, superviseConnectors, type ConnectorSupervisor } from "../../connectors/apply.js";
-import { connectorName } from "../../connectors/render.js";
-import { SOURCE_NAMES, SOURCES, tableTopic, type SourceName } from "../../connectors/sources.js";
+import { sourceConnectorNames } from "../../connectors/render.js";
+import { SOURCES, tableTopic, type SourceName } from "../../connectors/sources.js";
 import { registryClient } from "../../consumers/src/runtime/decode.js";
 import type { ChangeEnvelope } from "../../consumers/src/envelope.js";
 import { loadStackConfig, type StackConfig } from "../../scripts/stack/config.js";
@@ -66,19 +66,16 @@ export async function startConnectors(run: CdcRun, overrides: Record<string, str
       overrides,
     });
   }
-  run.supervisor ??= superviseConnectors(
-    run.config.connectUrl,
-    () => SOURCE_NAMES.map((source) => connectorName(run.topicPrefix, source)),
-    { log: (line) => console.warn(`[connectors ${run.topicPrefix}] ${line}`) },
-  );
+  run.supervisor ??= superviseConnectors(run.config.connectUrl, sourceConnectorNames(run.topicPrefix), {
+    log: (line) => console.warn(`[connectors ${run.topicPrefix}] ${line}`),
+  });
 }
 
 /** Deletes connectors, slots, topics and databases of the run. */
 export async function closeCdcRun(run: CdcRun): Promise<void> {
   await run.supervisor?.stop();
-  for (const source of ["crm", "telemetry"] as const) {
-    await deleteConnector(run.config.connectUrl, connectorName(run.topicPrefix, source));
-  }
+  for (const name of sourceConnectorNames(run.topicPrefix))
+    await deleteConnector(run.config.connectUrl, name);
   const client = new pg.Client({ ...run.config.pg, password: run.config.pg.password, database: "postgres" });
   await client.connect();
   try {

@@ -19,11 +19,12 @@ const COMPONENT = "registry";
  * Seconds a registry connection may stay without a byte either way before the registry closes it
  * (Quarkus' default is 30 minutes). The Connect converter's HTTP client (JDK HttpClient, no request
  * timeout and no option for one) was seen parked for good in a schema registration the registry had
- * logged as answered; the task woke with an error only when the connection closed, and the
- * converter's own retries (`apicurio.registry.retry-count`) then register again. Every registry call
- * takes milliseconds, so a short limit costs nothing but a reconnect.
+ * logged as answered; the task woke with an error only when the connection closed. Closed early, the
+ * task fails (the converter's serde retries only rate limits, whatever `retry-count` says) and the
+ * connector supervisor restarts it (connectors/apply.ts). Every registry call takes milliseconds, so
+ * a short limit costs nothing but a reconnect.
  */
-export const REGISTRY_IDLE_TIMEOUT_S = 15;
+const REGISTRY_IDLE_TIMEOUT_S = 15;
 
 interface RegistryPorts {
   registry: number;
