@@ -35,6 +35,13 @@ export interface ConsumerConfig {
    */
   fetchAhead: boolean;
   /**
+   * Embedded engine only: chDB connections the partitions' chunks are written through. One chDB
+   * connection runs one statement at a time, so with one a payment's chunk waited behind every
+   * telemetry insert (a server's connections are @clickhouse/client's pool: this does not apply).
+   * @default 3 (CONSUMER_CLICKHOUSE_WRITERS)
+   */
+  clickhouseWriters: number;
+  /**
    * Records per partition whose source identities are kept to drop changes Debezium emits again
    * after its task restarts (runtime/reemission.ts); re-read from Kafka after every (re)assignment.
    * It must exceed what Connect writes between two offset flushes (offset.flush.interval.ms, 1 s in
@@ -133,6 +140,7 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     retryMaxMs: positiveInt("CONSUMER_RETRY_MAX_MS", env.CONSUMER_RETRY_MAX_MS, 600_000),
     fetchAhead:
       oneOf("CONSUMER_FETCH_AHEAD", env.CONSUMER_FETCH_AHEAD, ["true", "false"] as const, "true") === "true",
+    clickhouseWriters: positiveInt("CONSUMER_CLICKHOUSE_WRITERS", env.CONSUMER_CLICKHOUSE_WRITERS, 3),
     reemissionWindow: positiveInt("CONSUMER_REEMIT_WINDOW", env.CONSUMER_REEMIT_WINDOW, 100_000),
     metrics: loadConsumerMetricsConfig(env),
     logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["text", "json"] as const, "text"),

@@ -25,6 +25,7 @@ import { formatRepair, repairChunk } from "../sink/crash-repair.js";
 import {
   claimMember,
   claimPartitions,
+  claimsMadeHere,
   holdsClaim,
   readHeartbeatHorizons,
   readProgress,
@@ -75,6 +76,12 @@ export interface PipelineDeps {
   config: ConsumerConfig;
   kafka: Kafka;
   clickhouse: ClickHouseClient;
+  /**
+   * Connections a partition's chunks are written through (each partition keeps one, spread in the
+   * order partitions are first seen): an embedded chDB connection runs one statement at a time, so
+   * with several a chunk of one partition need not wait for another's insert. Unset: `clickhouse`.
+   */
+  writers?: readonly ClickHouseClient[];
   decoder: RecordDecoder;
   log: ConsumerLog;
   /** Told of every applied chunk and retry (the Prometheus metrics). */
@@ -191,6 +198,8 @@ export class MartsPipeline {
   private freshnessTimer: NodeJS.Timeout | undefined;
   private marking = false;
   private readonly partitions = new Map<string, PartitionState>();
+  /** The connection each partition's chunks are written through (PipelineDeps.writers). */
+  private readonly writerOf = new Map<string, ClickHouseClient>();
   private progress = new Map<string, ResumePoint>();
   /** Every member id this pipeline had (a rejoin gets a new one); see liveMembers. */
   private readonly memberIds: string[] = [];
@@ -279,9 +288,10 @@ export class MartsPipeline {
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    // Every half of the shorter wait: a lone change is seen ready within ~1.5 quiet periods.
     this.timer = setInterval(
-      () => void this.flushAged(),
-      Math.max(20, Math.floor(config.chunkMaxWaitMs / 4)),
+      () => this.flushAged(),
+      Math.max(10, Math.floor(Math.min(config.chunkQuietMs, config.chunkMaxWaitMs) / 2)),
     );
     this.freshnessTimer = setInterval(() => void this.markIdle(), FRESHNESS_INTERVAL_MS);
     log(`consuming ${topics.length} topics of ${config.topicPrefix}.* as group ${config.group}`);
@@ -582,11 +592,14 @@ export class MartsPipeline {
       });
   }
 
-  private async flushAged(): Promise<void> {
+  /**
+   * Starts every partition's ready chunks, each partition on its own (flushInBackground): a lone
+   * payment is not queued behind the telemetry chunks of the partitions iterated before it.
+   */
+  private flushAged(): void {
     if (this.abort.signal.aborted || this.reloadNeeded || this.hold) return;
     for (const state of this.partitions.values()) {
-      if (state.records.length === 0) continue;
-      await state.exclusive(() => this.flushReady(state)).catch((error: unknown) => this.fail(error));
+      if (state.records.length > 0) this.flushInBackground(state);
     }
   }
 
@@ -630,6 +643,18 @@ export class MartsPipeline {
     state.intentClaim = undefined;
     await this.commit(state, last + 1n);
     return true;
+  }
+
+  private writer(state: PartitionState): ClickHouseClient {
+    const writers = this.deps.writers;
+    if (!writers?.length) return this.deps.clickhouse;
+    const key = partitionKey(state.topic, state.partition);
+    let writer = this.writerOf.get(key);
+    if (!writer) {
+      writer = writers[this.writerOf.size % writers.length] as ClickHouseClient;
+      this.writerOf.set(key, writer);
+    }
+    return writer;
   }
 
   /** Commits a Kafka offset; ClickHouse's progress stays the truth, so a failed commit is only logged. */
@@ -716,7 +741,8 @@ export class MartsPipeline {
     chunk: BufferedRecord[],
     redoOf: bigint | undefined,
   ): Promise<boolean> {
-    const { config, clickhouse } = this.deps;
+    const { config } = this.deps;
+    const clickhouse = this.writer(state);
     const started = performance.now();
     const { mapped, letters, reemitted } = await this.prepareChunk(state, chunk);
     const first = (chunk[0] as BufferedRecord).offset;
@@ -746,9 +772,12 @@ export class MartsPipeline {
     );
     // The fence: checked after the intent is recorded. A member that claimed the partition before
     // this check makes it fail; one that claims it later reads this intent and redoes exactly this
-    // chunk (the same dedup token).
-    if (!(await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))))
-      return false;
+    // chunk (the same dedup token). The embedded engine's members all live in this process: their
+    // claims are known here without a query (ClaimMirror).
+    const holds = config.clickhouse.url
+      ? await this.retry("checking the claim", () => holdsClaim(clickhouse, db, config.group, claim))
+      : claimsMadeHere.holds(db, config.group, claim);
+    if (!holds) return false;
     const touched = this.applied.size > 0 ? touchedBy(collected.rows, resets.length) : null;
     if (touched) {
       this.applied.emitApplying({

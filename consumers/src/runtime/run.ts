@@ -41,6 +41,10 @@ export async function startPipeline(
     `ClickHouse ${config.clickhouse.url ? `server ${new URL(config.clickhouse.url).host}` : `embedded at ${config.clickhouse.path}`}, ` +
       `database ${config.clickhouse.database}: ${applied.length} migration(s) applied`,
   );
+  // The embedded engine's chunks go through several connections (ConsumerConfig.clickhouseWriters).
+  const writers = config.clickhouse.url
+    ? []
+    : Array.from({ length: config.clickhouseWriters - 1 }, () => createClickHouseClient(config.clickhouse));
   const kafka = new Kafka({
     clientId: `marts-${process.pid}`,
     brokers: config.brokers,
@@ -54,6 +58,7 @@ export async function startPipeline(
     config,
     kafka,
     clickhouse,
+    writers: writers.length ? [clickhouse, ...writers] : undefined,
     decoder: new RecordDecoder(config.registryUrl),
     log,
     observer: metrics?.observer,
@@ -61,6 +66,7 @@ export async function startPipeline(
   const close = async () => {
     await pipeline.stop();
     await metrics?.close();
+    for (const writer of writers) await writer.close();
     await clickhouse.close();
   };
   try {

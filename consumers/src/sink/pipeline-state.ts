@@ -208,8 +208,45 @@ export async function claimPartitions(
     })),
     "",
   );
+  for (const claim of claims) claimsMadeHere.made(database, group, claim);
   return claims;
 }
+
+/**
+ * The newest claim of each partition among those made by this process (claimPartitions), per
+ * database and group. With the embedded engine every member that can write the database lives in this
+ * process (chDB holds its data path for one process: a second one fails to open it), and each claim
+ * is one above the table's newest when it is made, so this mirror answers the fence as
+ * partition_claims would, without a query per chunk (one of the four statements each chunk cost).
+ * A claim below the mirror's means the table was emptied (a database dropped and made again with the
+ * same name, as a replay's shadow is): the mirror follows the table.
+ */
+export class ClaimMirror {
+  private readonly newest = new Map<string, Claim>();
+
+  private static key(database: string, group: string, at: TopicPartition): string {
+    return `${database}\u0000${group}\u0000${partitionKey(at.topic, at.partition)}`;
+  }
+
+  made(database: string, group: string, claim: Claim): void {
+    const key = ClaimMirror.key(database, group, claim);
+    const known = this.newest.get(key);
+    // Claims order as in the table's max((claim_epoch, member)).
+    const wins =
+      known === undefined ||
+      claim.epoch !== known.epoch ||
+      (claim.member > known.member && claim.epoch === known.epoch);
+    if (wins) this.newest.set(key, claim);
+  }
+
+  /** holdsClaim's answer, for claims made in this process on the embedded engine. */
+  holds(database: string, group: string, claim: Claim): boolean {
+    const known = this.newest.get(ClaimMirror.key(database, group, claim));
+    return known !== undefined && known.epoch === claim.epoch && known.member === claim.member;
+  }
+}
+
+export const claimsMadeHere = new ClaimMirror();
 
 /** The member that made claim `epoch` on a partition; undefined when no such claim was recorded. */
 export async function claimMember(
