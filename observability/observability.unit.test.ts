@@ -2,6 +2,7 @@ import Fastify from "fastify";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { parseExposition, sampleValue } from "../test/harness/prometheus-text.js";
+import { registerConnectorRestarts } from "./connector-metrics.js";
 import { partitionLags } from "./consumer-lag.js";
 import { scrapeAllowed, startMetricsServer } from "./exposition.js";
 import { registerFreshness } from "./freshness-metrics.js";
@@ -156,6 +157,27 @@ describe("PipelineMetrics", () => {
     expect(v("chunk_apply_duration_seconds_bucket", { topic: raw, le: "30" })).toBe(1);
     expect(v("chunk_apply_duration_seconds_sum", { topic: payments })).toBeCloseTo(0.204, 10);
     expect(v("running")).toBe(0);
+  });
+});
+
+describe("connector restarts", () => {
+  it("counts the supervisor's restarts per connector, every connector at 0 from the start", async () => {
+    const registry = new Registry();
+    const restarts = new Map<string, number>();
+    registerConnectorRestarts(registry, ["p-crm", "p-telemetry"], restarts);
+    let samples = await scrape(registry);
+    expect(sampleValue(samples, "bionicpro_connector_restarts_total", { connector: "p-crm" })).toBe(0);
+    expect(sampleValue(samples, "bionicpro_connector_restarts_total", { connector: "p-telemetry" })).toBe(0);
+    restarts.set("p-crm", 2);
+    samples = await scrape(registry);
+    expect(sampleValue(samples, "bionicpro_connector_restarts_total", { connector: "p-crm" })).toBe(2);
+    restarts.set("p-crm", 3);
+    restarts.set("p-telemetry", 1);
+    // A scrape reads the count as it is: two scrapes in a row add nothing twice.
+    await registry.metrics();
+    samples = await scrape(registry);
+    expect(sampleValue(samples, "bionicpro_connector_restarts_total", { connector: "p-crm" })).toBe(3);
+    expect(sampleValue(samples, "bionicpro_connector_restarts_total", { connector: "p-telemetry" })).toBe(1);
   });
 });
 

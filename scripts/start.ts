@@ -9,6 +9,7 @@ import { runReplay } from "../consumers/src/replay/replay.js";
 import { loadScriptsConfig } from "./config.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { consumerLog } from "../consumers/src/logging.js";
+import { registerConnectorRestarts } from "../observability/connector-metrics.js";
 import { createMetricsRegistry } from "../observability/registry.js";
 import { generate } from "./generate/index.js";
 import { loadStackConfig } from "./stack/config.js";
@@ -57,6 +58,7 @@ const connectors = superviseConnectors(stack.connectUrl, sourceConnectorNames(st
 const config = loadConsumerConfig();
 // One metrics registry for the process: the consumers' series and the API's, on the API's GET /metrics.
 const metrics = createMetricsRegistry();
+registerConnectorRestarts(metrics, sourceConnectorNames(stack.topicPrefix), connectors.restarts);
 const running = await startPipeline(config, consumerLog(config), { metrics });
 const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
 // The API reads on a connection of its own to the same data directory: a report never waits
