@@ -19,22 +19,46 @@ import type { ChangeEnvelope } from "../envelope.js";
  * transaction and the record key (the row's primary key; null for a TRUNCATE). Rows loaded by one
  * COPY share an LSN but not a key. Snapshot reads are not identified: a snapshot that runs again is
  * a new snapshot (a reset, sink/resets.ts), never a duplicate.
+ *
+ * Kept compact, since a guard holds up to CONSUMER_REEMIT_WINDOW of them per partition: one flat
+ * one-byte string of the operation, which of the three parts are present, LSN and transaction as
+ * 8 bytes each and the key's bytes (latin1 maps each byte to one character: nothing is lost, and
+ * two identities are equal exactly when every part is).
  */
 export function changeIdentity(envelope: ChangeEnvelope | null, key: Buffer | null): string | null {
   if (envelope === null || envelope.op === "r") return null;
   const { lsn, txId } = envelope.source;
-  return `${envelope.op}|${lsn ?? ""}|${txId ?? ""}|${key === null ? "" : key.toString("base64")}`;
+  const bytes = Buffer.allocUnsafe(IDENTITY_HEAD + (key?.length ?? 0));
+  bytes[0] = envelope.op.charCodeAt(0);
+  bytes[1] = (lsn === null ? 0 : 1) | (txId === null ? 0 : 2) | (key === null ? 0 : 4);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, BigInt(lsn ?? 0n)), 2);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, BigInt(txId ?? 0n)), 10);
+  key?.copy(bytes, IDENTITY_HEAD);
+  return bytes.toString("latin1");
 }
 
-/** A sliding window over a partition's offsets: the identities of the last `window` records. */
+/** Operation, presence flags, LSN, transaction: the bytes before the key. */
+const IDENTITY_HEAD = 18;
+
+/**
+ * A sliding window over a partition's offsets: the identities of the last `window` records.
+ * Offsets are kept as numbers (exact below 2^53, far beyond any partition's offsets) in two parallel
+ * arrays, not an object and two bigints per entry: a full window of 100,000 took ~580 bytes an entry.
+ */
 export class ReemissionGuard {
   /** identity -> the latest offset it was seen at. */
-  private readonly latest = new Map<string, bigint>();
-  /** Entries in offset order, for eviction. */
-  private readonly order: { offset: bigint; identity: string }[] = [];
+  private readonly latest = new Map<string, number>();
+  /** Entries in offset order, for eviction: their offsets and identities. */
+  private orderOffsets: number[] = [];
+  private orderIdentities: string[] = [];
   private head = 0;
+  private readonly window: bigint;
+  private readonly span: number;
 
-  constructor(private readonly window: bigint) {}
+  constructor(window: bigint) {
+    this.window = window;
+    this.span = Number(window);
+  }
 
   /** Where to re-read from so that the window before `nextOffset` is complete. */
   historyStart(nextOffset: bigint | undefined): bigint {
@@ -47,13 +71,14 @@ export class ReemissionGuard {
    * the window before it, i.e. it repeats a change already taken. Either way it enters the window.
    */
   check(offset: bigint, identity: string | null): boolean {
-    const seen = this.enter(offset, identity);
-    return seen !== undefined && seen < offset;
+    const at = exactOffset(offset);
+    const seen = this.enter(at, identity);
+    return seen !== undefined && seen < at;
   }
 
   /** A record before the resume position, re-read to fill the window: remembered, never dropped. */
   remember(offset: bigint, identity: string | null): void {
-    this.enter(offset, identity);
+    this.enter(exactOffset(offset), identity);
   }
 
   get size(): number {
@@ -61,25 +86,34 @@ export class ReemissionGuard {
   }
 
   /** Moves the window up to `offset` and enters the record; returns where its identity was last seen. */
-  private enter(offset: bigint, identity: string | null): bigint | undefined {
-    this.evictBefore(offset - this.window);
+  private enter(offset: number, identity: string | null): number | undefined {
+    this.evictBefore(offset - this.span);
     if (identity === null) return undefined;
     const seen = this.latest.get(identity);
     this.latest.set(identity, offset);
-    this.order.push({ offset, identity });
+    this.orderOffsets.push(offset);
+    this.orderIdentities.push(identity);
     return seen;
   }
 
-  private evictBefore(offset: bigint): void {
-    while (this.head < this.order.length && (this.order[this.head] as { offset: bigint }).offset < offset) {
-      const { offset: at, identity } = this.order[this.head] as { offset: bigint; identity: string };
-      if (this.latest.get(identity) === at) this.latest.delete(identity);
+  private evictBefore(offset: number): void {
+    const offsets = this.orderOffsets;
+    while (this.head < offsets.length && (offsets[this.head] as number) < offset) {
+      const identity = this.orderIdentities[this.head] as string;
+      if (this.latest.get(identity) === offsets[this.head]) this.latest.delete(identity);
       this.head += 1;
     }
-    // Compact now and then: the consumed head of the array is garbage.
-    if (this.head > 4096 && this.head * 2 > this.order.length) {
-      this.order.splice(0, this.head);
+    // Compact now and then: the consumed head of the arrays is garbage.
+    if (this.head > 4096 && this.head * 2 > offsets.length) {
+      this.orderOffsets = offsets.slice(this.head);
+      this.orderIdentities = this.orderIdentities.slice(this.head);
       this.head = 0;
     }
   }
+}
+
+function exactOffset(offset: bigint): number {
+  const at = Number(offset);
+  if (!Number.isSafeInteger(at)) throw new RangeError(`Kafka offset ${offset} is beyond 2^53`);
+  return at;
 }

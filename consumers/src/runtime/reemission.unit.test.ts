@@ -16,9 +16,37 @@ const event = (op: "c" | "u" | "d" | "r" | "t", lsn: bigint, txId = 700n) =>
 
 describe("changeIdentity", () => {
   const key = Buffer.from([0, 0, 0, 0, 7, 2]);
+  // Operation, which parts are present (1 LSN, 2 transaction, 4 key), LSN and transaction as 8 bytes
+  // each, the key's bytes: one latin1 character per byte.
+  const identity = (op: string, flags: number, lsn: bigint, txId: bigint, k: Buffer) => {
+    const head = Buffer.alloc(18);
+    head.write(op, 0, "latin1");
+    head[1] = flags;
+    head.writeBigUInt64BE(lsn, 2);
+    head.writeBigUInt64BE(txId, 10);
+    return Buffer.concat([head, k]).toString("latin1");
+  };
   it("is the operation, LSN, transaction and key: equal for the same change emitted twice", () => {
-    expect(changeIdentity(event("u", 900n), key)).toBe(`u|900|700|${key.toString("base64")}`);
+    expect(changeIdentity(event("u", 900n), key)).toBe(identity("u", 7, 900n, 700n, key));
     expect(changeIdentity(event("u", 900n), key)).toBe(changeIdentity(event("u", 900n), Buffer.from(key)));
+    expect(changeIdentity(event("u", 900n), key)).toHaveLength(18 + key.length);
+  });
+  it("differs when any part differs, a missing part included", () => {
+    const base = changeIdentity(event("u", 900n), key);
+    expect(changeIdentity(event("d", 900n), key)).not.toBe(base);
+    expect(changeIdentity(event("u", 900n, 701n), key)).not.toBe(base);
+    // A byte-for-byte key: keys differing only in a byte above 127 stay apart.
+    expect(changeIdentity(event("u", 900n), Buffer.from([0, 0, 0, 0, 7, 200]))).not.toBe(
+      changeIdentity(event("u", 900n), Buffer.from([0, 0, 0, 0, 7, 201])),
+    );
+    const noLsn = event("u", 0n);
+    expect(changeIdentity({ ...noLsn, source: { ...noLsn.source, lsn: null } }, key)).toBe(
+      identity("u", 6, 0n, 700n, key),
+    );
+    expect(changeIdentity(noLsn, key)).toBe(identity("u", 7, 0n, 700n, key));
+    expect(changeIdentity(event("t", 950n), Buffer.alloc(0))).not.toBe(
+      changeIdentity(event("t", 950n), null),
+    );
   });
   it("differs for rows of one COPY (same LSN, other key) and for the next change of a row", () => {
     const other = Buffer.from([0, 0, 0, 0, 7, 4]);
@@ -26,7 +54,7 @@ describe("changeIdentity", () => {
     expect(changeIdentity(event("u", 900n), key)).not.toBe(changeIdentity(event("u", 904n), key));
   });
   it("identifies a TRUNCATE (no key) and never a snapshot read or a tombstone", () => {
-    expect(changeIdentity(event("t", 950n), null)).toBe("t|950|700|");
+    expect(changeIdentity(event("t", 950n), null)).toBe(identity("t", 3, 950n, 700n, Buffer.alloc(0)));
     expect(changeIdentity(event("r", 950n), key)).toBeNull();
     expect(changeIdentity(null, key)).toBeNull();
   });
@@ -41,6 +69,11 @@ describe("ReemissionGuard", () => {
     expect(guard.check(103n, "u|900|700|a")).toBe(true);
     expect(guard.check(104n, "c|901|701|b")).toBe(true);
     expect(guard.check(105n, "u|905|702|a")).toBe(false);
+  });
+
+  it("refuses an offset it cannot hold exactly", () => {
+    expect(() => new ReemissionGuard(10n).check(2n ** 53n, "a")).toThrow(RangeError);
+    expect(new ReemissionGuard(10n).check(2n ** 53n - 1n, "a")).toBe(false);
   });
 
   it("forgets what left the window: a change seen more than `window` offsets ago is taken again", () => {
