@@ -51,14 +51,13 @@ if (users === 0) {
 }
 await applySourceConnectors(stack, stackLog);
 // Kafka Connect leaves a failed Debezium task failed; this process restarts it (connectors/apply.ts).
-const connectors = superviseConnectors(stack.connectUrl, sourceConnectorNames(stack.topicPrefix), {
-  log: stackLog,
-});
+const connectorNames = sourceConnectorNames(stack.topicPrefix);
+const connectors = superviseConnectors(stack.connectUrl, connectorNames, { log: stackLog });
 
 const config = loadConsumerConfig();
 // One metrics registry for the process: the consumers' series and the API's, on the API's GET /metrics.
 const metrics = createMetricsRegistry();
-registerConnectorRestarts(metrics, sourceConnectorNames(stack.topicPrefix), connectors.restarts);
+registerConnectorRestarts(metrics, connectorNames, connectors.restarts);
 const running = await startPipeline(config, consumerLog(config), { metrics });
 const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
 // The API reads on a connection of its own to the same data directory: a report never waits
