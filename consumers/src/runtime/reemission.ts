@@ -31,8 +31,8 @@ export function changeIdentity(envelope: ChangeEnvelope | null, key: Buffer | nu
   const bytes = Buffer.allocUnsafe(IDENTITY_HEAD + (key?.length ?? 0));
   bytes[0] = envelope.op.charCodeAt(0);
   bytes[1] = (lsn === null ? 0 : 1) | (txId === null ? 0 : 2) | (key === null ? 0 : 4);
-  bytes.writeBigUInt64BE(BigInt.asUintN(64, BigInt(lsn ?? 0n)), 2);
-  bytes.writeBigUInt64BE(BigInt.asUintN(64, BigInt(txId ?? 0n)), 10);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, lsn ?? 0n), 2);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, txId ?? 0n), 10);
   key?.copy(bytes, IDENTITY_HEAD);
   return bytes.toString("latin1");
 }
@@ -52,18 +52,18 @@ export class ReemissionGuard {
   private orderOffsets: number[] = [];
   private orderIdentities: string[] = [];
   private head = 0;
-  private readonly window: bigint;
+  /** The window's length in offsets. */
   private readonly span: number;
 
   constructor(window: bigint) {
-    this.window = window;
-    this.span = Number(window);
+    this.span = exactOffset(window);
   }
 
   /** Where to re-read from so that the window before `nextOffset` is complete. */
   historyStart(nextOffset: bigint | undefined): bigint {
     const next = nextOffset ?? 0n;
-    return next > this.window ? next - this.window : 0n;
+    const window = BigInt(this.span);
+    return next > window ? next - window : 0n;
   }
 
   /**

@@ -15,7 +15,10 @@ import { MartsPipeline, sourceTopics } from "./pipeline.js";
 
 export interface RunningPipeline {
   pipeline: MartsPipeline;
-  /** The ClickHouse client the pipeline writes with (embedded mode: the only one this process may open). */
+  /**
+   * The pipeline's ClickHouse client: migrations, claims, progress, and one of the connections its
+   * chunks are written through (embedded mode: the others are the pipeline's own, closed with it).
+   */
   clickhouse: ClickHouseClient;
   /** Stops consuming, waits for in-flight chunks, closes Kafka and ClickHouse. */
   close(): Promise<void>;
