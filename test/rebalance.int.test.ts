@@ -330,9 +330,10 @@ class SlowDecoder extends RecordDecoder {
     this.open();
   }
 
-  override async decodeChunk(buffers: readonly (Buffer | null)[]) {
-    const decoded = await super.decodeChunk(buffers);
-    for (const envelope of decoded) {
+  override async openChunk(buffers: Iterable<Buffer | null>) {
+    const read = await super.openChunk(buffers);
+    for (const buffer of buffers) {
+      const envelope = read(buffer);
       if (envelope === null || envelope instanceof ConsumerError) continue;
       const table = envelope.source.table;
       const row = envelope.after ?? envelope.before;
@@ -352,7 +353,7 @@ class SlowDecoder extends RecordDecoder {
         }
       }
     }
-    return decoded;
+    return read;
   }
 }
 

@@ -631,9 +631,9 @@ export class GatedDecoder extends RecordDecoder {
     this.open();
   }
 
-  override async decodeChunk(buffers: readonly (Buffer | null)[]) {
+  override async openChunk(buffers: Iterable<Buffer | null>) {
     await this.opened;
-    return super.decodeChunk(buffers);
+    return super.openChunk(buffers);
   }
 }
 

@@ -6,6 +6,9 @@ import { ConsumerError } from "../errors.js";
 /** One record's decoding: the envelope (null for a tombstone) or why it can never be decoded. */
 export type Decoded = ChangeEnvelope | null | ConsumerError;
 
+/** Decodes one record of the chunk it was opened for (RecordDecoder.openChunk). */
+export type ChunkReader = (buffer: Buffer | null) => Decoded;
+
 /**
  * A registry request that got no answer by then fails (and is retried as REGISTRY_UNAVAILABLE).
  * The client's HTTP layer has no timeout of its own: a request the registry accepted and never
@@ -40,7 +43,7 @@ interface AvroReader {
 
 /**
  * Decodes Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body) through the registry.
- * A chunk is decoded in one call: each distinct schema id is fetched once (then kept), and every
+ * A chunk is opened in one call: each distinct schema id is fetched once (then kept), and every
  * body is read synchronously by avsc (no await per record). Classifies failures: a record that can
  * never be decoded (not framed, unknown id, corrupt body) is permanent and returned in its place;
  * an unreachable registry is transient and throws for the whole chunk.
@@ -63,6 +66,16 @@ export class RecordDecoder {
 
   /** Every record of a chunk, in order; throws only when the registry cannot be reached (retry the chunk). */
   async decodeChunk(buffers: readonly (Buffer | null)[]): Promise<Decoded[]> {
+    return buffers.map(await this.openChunk(buffers));
+  }
+
+  /**
+   * Fetches the writer schemas of a chunk's ids not known yet (throws when the registry cannot be
+   * reached: retry the chunk) and returns the chunk's reader: one record at a time, synchronously.
+   * The consumer maps each record as soon as it is read, so its envelope is garbage at once instead
+   * of living (and being copied by every young-generation GC) until the chunk is decoded.
+   */
+  async openChunk(buffers: Iterable<Buffer | null>): Promise<ChunkReader> {
     const unknown = new Map<number, ConsumerError>();
     for (const buffer of buffers) {
       if (buffer === null || buffer.length < 5 || buffer[0] !== 0) continue;
@@ -72,7 +85,7 @@ export class RecordDecoder {
       if (schema instanceof ConsumerError) unknown.set(id, schema);
       else this.schemas.set(id, schema);
     }
-    return buffers.map((buffer) => (buffer === null ? null : this.decodeBody(buffer, unknown)));
+    return (buffer) => (buffer === null ? null : this.decodeBody(buffer, unknown));
   }
 
   private decodeBody(

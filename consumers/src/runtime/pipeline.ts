@@ -13,11 +13,11 @@ import { SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/source
 import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
 import {
-  collectChunk,
+  ChunkCollector,
   mapChange,
   MappingError,
   parseTopicTable,
-  type MappedChange,
+  type CollectedChunk,
   type Reset,
 } from "../mapping/index.js";
 import { chunkToken, insertMapped } from "../sink/clickhouse-sink.js";
@@ -50,7 +50,7 @@ import type { PipelineObserver } from "./observer.js";
 
 /** A chunk's rows and dead letters, before ClickHouse (MartsPipeline.prepareChunk). */
 interface PreparedChunk {
-  mapped: MappedChange[];
+  collected: CollectedChunk;
   letters: DeadLetter[];
   reemitted: number;
 }
@@ -562,12 +562,12 @@ export class MartsPipeline {
     going: () => boolean,
   ): Promise<boolean> {
     if (!going()) return false;
-    const decoded = await this.retry("decoding history", () =>
-      this.deps.decoder.decodeChunk(messages.map((m) => m.value)),
+    const read = await this.retry("decoding history", () =>
+      this.deps.decoder.openChunk(messages.map((m) => m.value)),
     );
-    for (const [i, message] of messages.entries()) {
+    for (const message of messages) {
       if (!going()) return false;
-      const envelope = decoded[i];
+      const envelope = read(message.value);
       // A record that cannot be decoded was a dead letter when it was applied: nothing to compare.
       const identity =
         envelope instanceof ConsumerError ? null : changeIdentity(envelope ?? null, message.key);
@@ -693,20 +693,20 @@ export class MartsPipeline {
     chunk: readonly BufferedRecord[],
   ): Promise<PreparedChunk> {
     const { decoder } = this.deps;
-    const mapped: MappedChange[] = [];
+    const collector = new ChunkCollector();
     const letters: DeadLetter[] = [];
     let reemitted = 0;
-    const decoded = await this.retry("decoding", () => decoder.decodeChunk(chunk.map((r) => r.value)));
-    for (const [i, record] of chunk.entries()) {
+    const read = await this.retry("decoding", () => decoder.openChunk(chunk.map((r) => r.value)));
+    for (const record of chunk) {
       const position = { topic: state.topic, partition: state.partition, offset: record.offset };
       try {
-        const envelope = decoded[i] ?? null;
+        const envelope = read(record.value);
         if (envelope instanceof ConsumerError) throw envelope;
         if (state.guard.check(record.offset, changeIdentity(envelope, record.key))) {
           reemitted += 1;
           continue;
         }
-        mapped.push(mapChange(state.topic, envelope, position));
+        collector.add(mapChange(state.topic, envelope, position));
       } catch (error) {
         state.guard.check(record.offset, null);
         // A decoding failure comes as the decoder's own error; anything else may be wrapped.
@@ -729,7 +729,7 @@ export class MartsPipeline {
         });
       }
     }
-    return { mapped, letters, reemitted };
+    return { collected: collector.result(), letters, reemitted };
   }
 
   /**
@@ -744,7 +744,7 @@ export class MartsPipeline {
     const { config } = this.deps;
     const clickhouse = this.writer(state);
     const started = performance.now();
-    const { mapped, letters, reemitted } = await this.prepareChunk(state, chunk);
+    const { collected, letters, reemitted } = await this.prepareChunk(state, chunk);
     const first = (chunk[0] as BufferedRecord).offset;
     const lastRecord = chunk[chunk.length - 1] as BufferedRecord;
     const last = lastRecord.offset;
@@ -764,7 +764,6 @@ export class MartsPipeline {
       firstOffset: first,
       lastOffset: last,
     };
-    const collected = collectChunk(mapped);
     const resets = [...collected.truncates, ...collected.snapshots.filter((s) => this.isNewSnapshot(s))];
     const db = config.clickhouse.database;
     await this.retry("recording intent", () =>
