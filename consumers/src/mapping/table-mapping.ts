@@ -35,8 +35,12 @@ function push(rows: RowsByTable, target: TargetTable, row: ChRow) {
   (rows[target] ??= []).push(row);
 }
 
+/** The image's row made a signed change row (in place: the row was made for this and only this). */
 function signedRow(sign: 1 | -1, row: ChRow, meta: EventMeta): ChRow {
-  return { sign, ...row, lsn: meta.lsnText, commit_ts: meta.commitTs };
+  row.sign = sign;
+  row.lsn = meta.lsnText;
+  row.commit_ts = meta.commitTs;
+  return row;
 }
 
 function sameRow(a: ChRow, b: ChRow): boolean {
