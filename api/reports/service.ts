@@ -10,7 +10,7 @@ import {
   queryUserDevices,
   queryUserMonthlyMetrics,
 } from "../../clickhouse/marts/index.js";
-import { detectEngineFeatures, type EngineFeatures } from "../../clickhouse/marts/device-history.js";
+import { engineFeaturesOnce, type EngineFeatures } from "../../clickhouse/marts/device-history.js";
 import { lineage, tablesRead } from "../../clickhouse/marts/lineage.js";
 import { prosthesisStatsSql } from "../../clickhouse/marts/prosthesis-stats.js";
 import { prostheticMonthlySql } from "../../clickhouse/marts/prosthetic-monthly.js";
@@ -46,10 +46,12 @@ const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lag
 export class ReportService {
   /** Per kind of read: the tables the consumers write that it depends on (see `sources`). */
   private readonly sourceTables = new Map<string, readonly string[]>();
-  /** Asked of the engine once, at the first device-history read. */
-  private engineFeatures: Promise<EngineFeatures> | undefined;
+  /** Asked of the engine at the first device-history read (again after a question it did not answer). */
+  private readonly engineFeatures: () => Promise<EngineFeatures>;
 
-  constructor(private readonly source: ReportSource) {}
+  constructor(private readonly source: ReportSource) {
+    this.engineFeatures = engineFeaturesOnce(source.client);
+  }
 
   /**
    * The tables the consumers write whose changes can move the result of a `kind` of read: the
@@ -68,8 +70,7 @@ export class ReportService {
 
   /** What the engine offers the device-history queries (materialized CTEs: clickhouse/marts/device-history.ts). */
   private features(): Promise<EngineFeatures> {
-    this.engineFeatures ??= detectEngineFeatures(this.source.client);
-    return this.engineFeatures;
+    return this.engineFeatures();
   }
 
   /** 404 USER_NOT_FOUND unless the marts know the user. */

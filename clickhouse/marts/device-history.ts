@@ -26,18 +26,30 @@ export interface EngineFeatures {
 
 export const PLAIN_SQL: EngineFeatures = Object.freeze({ materializedCte: false });
 
-/** Asks the engine (server or embedded) which features it has; none when the question fails. */
+/** Asks the engine (server or embedded) which features it has; throws when it does not answer. */
 export async function detectEngineFeatures(client: ClickHouseClient): Promise<EngineFeatures> {
-  try {
-    const result = await client.query({
-      query: "SELECT count() AS n FROM system.settings WHERE name = 'enable_materialized_cte'",
-      format: "JSONEachRow",
+  const result = await client.query({
+    query: "SELECT count() AS n FROM system.settings WHERE name = 'enable_materialized_cte'",
+    format: "JSONEachRow",
+  });
+  const [row] = await result.json<{ n: string | number }>();
+  return { materializedCte: Number(row?.n) > 0 };
+}
+
+/**
+ * The engine's features, asked once and kept. A question the engine did not answer (a server away
+ * for a moment) gives plain SQL for the reads waiting on it and is asked again by the next one:
+ * before, that one failure meant plain SQL (the slower queries) for the rest of the process's life.
+ */
+export function engineFeaturesOnce(client: ClickHouseClient): () => Promise<EngineFeatures> {
+  let known: Promise<EngineFeatures> | undefined;
+  return () => {
+    known ??= detectEngineFeatures(client).catch(() => {
+      known = undefined;
+      return PLAIN_SQL;
     });
-    const [row] = await result.json<{ n: string | number }>();
-    return { materializedCte: Number(row?.n) > 0 };
-  } catch {
-    return PLAIN_SQL;
-  }
+    return known;
+  };
 }
 
 /** `name AS (body)`, or computed once per query where the engine can (EngineFeatures). */
