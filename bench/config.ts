@@ -92,3 +92,13 @@ export function benchLever(): BenchLever | null {
     throw new Error(`BENCH_LEVER: expected one of ${LEVERS.join(", ")}, got "${lever}"`);
   return lever as BenchLever;
 }
+
+/** A bench's command-line option that must be a positive number; anything else ends the run (exit 2). */
+export function positiveOption(bench: string, name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`[${bench}] --${name} must be a positive number, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}

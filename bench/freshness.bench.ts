@@ -12,7 +12,7 @@ import { repoRoot } from "../scripts/config.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { spawnStart } from "./api-scale.js";
-import { allInOneEnv, FRESHNESS_NAME } from "./config.js";
+import { allInOneEnv, FRESHNESS_NAME, positiveOption } from "./config.js";
 import { procCpuS, procStatusMiB } from "./process-usage.js";
 import { distribution, ProbeLedger, type Distribution } from "./freshness-probes.js";
 import { appendResults, machineLine } from "./results-file.js";
@@ -47,14 +47,7 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`[bench:freshness] --${name} must be a positive number, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return n;
-}
+const positive = (name: string, raw: string): number => positiveOption("bench:freshness", name, raw);
 const rates = values.rates.split(",").map((r) => positive("rates", r));
 const seconds = positive("seconds", values.seconds);
 const warmupS = positive("warmup", values.warmup);

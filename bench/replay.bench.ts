@@ -12,6 +12,7 @@ import { DEMO_USERS } from "../keycloak/realm.js";
 import { repoRoot } from "../scripts/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { ensureScaleData, startAllInOne, type AllInOne } from "./api-scale.js";
+import { positiveOption } from "./config.js";
 import { appendResults, machineLine } from "./results-file.js";
 
 /**
@@ -46,11 +47,7 @@ const { values } = parseArgs({
 });
 const log = (line: string): void => console.log(`[bench:replay] ${line}`);
 
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`);
-  return n;
-}
+const positive = (name: string, raw: string): number => positiveOption("bench:replay", name, raw);
 const connections = positive("connections", values.connections);
 const rate = positive("rate", values.rate);
 const idleS = positive("idle", values.idle);

@@ -9,7 +9,7 @@ import {
   type PartitionAssigner,
   type Producer,
 } from "kafkajs";
-import { SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
+import { SOURCE_NAMES, SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
 import {
@@ -98,7 +98,7 @@ export interface PipelineDeps {
 
 /** Every source topic the marts are built from, heartbeats included (they move the freshness watermark). */
 export function sourceTopics(prefix: string): string[] {
-  return (["crm", "telemetry"] as const).flatMap((source) =>
+  return SOURCE_NAMES.flatMap((source) =>
     [...SOURCES[source].tables, HEARTBEAT_TABLE].map((table) => tableTopic(prefix, source, table)),
   );
 }

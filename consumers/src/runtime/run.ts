@@ -7,6 +7,7 @@ import type { ConsumerConfig } from "../config.js";
 import { RecordDecoder } from "./decode.js";
 import { kafkaLogCreator } from "./kafka-log.js";
 import { slotNameFor } from "../../../connectors/render.js";
+import { SOURCE_NAMES } from "../../../connectors/sources.js";
 import { registerConsumerLag } from "../../../observability/consumer-lag.js";
 import { PipelineMetrics } from "../../../observability/pipeline-metrics.js";
 import { registerSlotLag } from "../../../observability/slot-lag.js";
@@ -98,7 +99,7 @@ export function instrument(
   });
   registerSlotLag(registry, {
     pg: config.metrics.sourcePg,
-    slots: (["crm", "telemetry"] as const).map((source) => slotNameFor(config.topicPrefix, source)),
+    slots: SOURCE_NAMES.map((source) => slotNameFor(config.topicPrefix, source)),
     timeoutMs: config.metrics.collectTimeoutMs,
   });
   return { observer, close: () => lag.close() };
