@@ -4,9 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { fromCents } from "../api/reports/money.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
+import { dataTopics, groupLag } from "../consumers/src/lag.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { repoRoot } from "../scripts/config.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
@@ -67,6 +69,7 @@ const IDLE_POLLS = 50;
 const env = allInOneEnv(FRESHNESS_NAME, { apiPort, cache: true });
 const stack = loadStackConfig(env);
 const consumer = loadConsumerConfig(env);
+const kafka = new Kafka({ brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
 const url = `http://127.0.0.1:${apiPort}`;
 
 interface ConsumerHealth {
@@ -158,10 +161,18 @@ async function sourceTotal(month: string): Promise<string> {
   return row?.total ?? "0.00";
 }
 
+/** The consumer group's lag over the table topics (not the heartbeats'), read from Kafka. */
+async function dataLag(): Promise<number> {
+  const prefix = consumer.topicPrefix;
+  const { end, committed } = await groupLag(kafka, prefix, consumer.group, dataTopics(prefix));
+  return end - committed;
+}
+
 /**
- * Waits until the consumers have nothing left: lag 0 in two reads of /health 6 s apart (its lag is
- * cached 5 s; Debezium's heartbeats keep a trickle of records coming, so "nothing applied" never
- * holds), some records applied, and the probe user's month total equal to PostgreSQL's.
+ * Waits until the consumers have nothing left: no lag on the table topics (read from Kafka each
+ * second; /health's lag counts the heartbeat topics, whose record a second in flight showed a lag of
+ * 1 in two reads 6 s apart often enough to stretch a 12 s wait to 43-133 s), some records applied,
+ * and the probe user's month total equal to PostgreSQL's.
  */
 async function waitDrained(
   app: App,
@@ -169,7 +180,6 @@ async function waitDrained(
   what: string,
 ): Promise<{ seconds: number; total: string }> {
   const started = Date.now();
-  let previous: ConsumerHealth | null = null;
   let lastSaid = 0;
   for (;;) {
     if (app.child.exitCode !== null) {
@@ -179,7 +189,7 @@ async function waitDrained(
       throw new Error(`${what}: not drained after ${drainTimeoutMs / 1000} s (see ${app.logFile})`);
     }
     const health = await consumerHealth();
-    if (health && previous && health.lag === 0 && previous.lag === 0 && health.records > 0) {
+    if (health && health.records > 0 && (await dataLag()) === 0) {
       const [api, source] = await Promise.all([readTotal(month), sourceTotal(month)]);
       if (api.total === source) return { seconds: (Date.now() - started) / 1000, total: api.total };
     }
@@ -189,8 +199,7 @@ async function waitDrained(
         `${what}: waiting for the consumers to drain: ${health ? `lag ${health.lag}, ${health.records} records applied` : "API not up yet"} (${Math.round((Date.now() - started) / 1000)} s)`,
       );
     }
-    previous = health;
-    await sleep(6000);
+    await sleep(1000);
   }
 }
 

@@ -1,22 +1,33 @@
 import { Kafka, logLevel } from "kafkajs";
 import { loadConsumerConfig } from "./config.js";
+import { HEARTBEAT_TABLE } from "../../connectors/sources.js";
 import { sourceTopics } from "./runtime/pipeline.js";
 
-/** Sum of end offsets and of the group's committed offsets over the source topics. */
+/**
+ * The source topics of table changes: without the heartbeat topics, whose one record a second can
+ * show a lag of 1 at any moment however drained the tables are.
+ */
+export const dataTopics = (prefix: string): string[] =>
+  sourceTopics(prefix).filter((topic) => !topic.endsWith(`.${HEARTBEAT_TABLE}`));
+
+/**
+ * Sum of end offsets and of the group's committed offsets over the source topics (`topics`: the
+ * heartbeat topics included by default; dataTopics leaves them out).
+ */
 export async function groupLag(
   kafka: Kafka,
   prefix: string,
   group: string,
+  topics: readonly string[] = sourceTopics(prefix),
 ): Promise<{ end: number; committed: number }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = sourceTopics(prefix);
     let end = 0;
     for (const topic of topics)
       end += (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
     let committed = 0;
-    for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
+    for (const t of await admin.fetchOffsets({ groupId: group, topics: [...topics] })) {
       for (const p of t.partitions) committed += Math.max(0, Number(p.offset));
     }
     return { end, committed };
