@@ -1,18 +1,10 @@
 import { Kafka, logLevel } from "kafkajs";
 import { loadConsumerConfig } from "./config.js";
-import { HEARTBEAT_TABLE } from "../../connectors/sources.js";
 import { sourceTopics } from "./runtime/pipeline.js";
 
 /**
- * The source topics of table changes: without the heartbeat topics, whose one record a second can
- * show a lag of 1 at any moment however drained the tables are.
- */
-export const dataTopics = (prefix: string): string[] =>
-  sourceTopics(prefix).filter((topic) => !topic.endsWith(`.${HEARTBEAT_TABLE}`));
-
-/**
  * Sum of end offsets and of the group's committed offsets over the source topics (`topics`: the
- * heartbeat topics included by default; dataTopics leaves them out).
+ * heartbeat topics included by default; runtime/pipeline.ts' dataTopics leaves them out).
  */
 export async function groupLag(
   kafka: Kafka,

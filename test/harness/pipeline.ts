@@ -8,11 +8,14 @@ import pg from "pg";
 import type { Registry } from "prom-client";
 import { createClickHouseClient } from "../../clickhouse/client.js";
 import { migrate } from "../../clickhouse/migrate.js";
-import { HEARTBEAT_TABLE } from "../../connectors/sources.js";
 import { loadConsumerConfig, type ConsumerConfig } from "../../consumers/src/config.js";
 import { reconcile, type ReconcileResult } from "../../consumers/src/reconcile/index.js";
 import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
-import { MartsPipeline, sourceTopics } from "../../consumers/src/runtime/pipeline.js";
+import {
+  dataTopics as topicsOfTables,
+  MartsPipeline,
+  sourceTopics,
+} from "../../consumers/src/runtime/pipeline.js";
 import { instrument } from "../../consumers/src/runtime/run.js";
 import { connectorStatus } from "../../connectors/apply.js";
 import { connectorName } from "../../connectors/render.js";
@@ -207,8 +210,7 @@ export interface PartitionLag {
 }
 
 /** The run's source topics without Debezium's heartbeat topics (which keep growing while a test looks). */
-export const dataTopics = (run: CdcRun): string[] =>
-  sourceTopics(run.topicPrefix).filter((t) => !t.endsWith(`.${HEARTBEAT_TABLE}`));
+export const dataTopics = (run: CdcRun): string[] => topicsOfTables(run.topicPrefix);
 
 /** End offsets of the run's source topics. */
 export async function endOffsets(run: CdcRun, topics = sourceTopics(run.topicPrefix)) {

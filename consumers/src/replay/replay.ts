@@ -4,14 +4,13 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { createClickHouseClient, type ClickHouseOptions } from "../../../clickhouse/client.js";
 import { migrate } from "../../../clickhouse/migrate.js";
-import { HEARTBEAT_TABLE } from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
 import { parseTopicTable } from "../mapping/map-change.js";
 import { reconcile, type PgConnection, type ReconcileResult } from "../reconcile/index.js";
 import { RecordDecoder } from "../runtime/decode.js";
 import { kafkaLogCreator } from "../runtime/kafka-log.js";
 import { partitionKey } from "../runtime/partition-state.js";
-import { MartsPipeline, sourceTopics } from "../runtime/pipeline.js";
+import { isHeartbeatTopic, MartsPipeline, sourceTopics } from "../runtime/pipeline.js";
 import { ReplayError } from "./errors.js";
 import {
   appliedPositions,
@@ -102,7 +101,7 @@ export interface ReplayResult {
 
 const POLL_MS = 250;
 
-const isDataTopic = (topic: string): boolean => !topic.endsWith(`.${HEARTBEAT_TABLE}`);
+const isDataTopic = (topic: string): boolean => !isHeartbeatTopic(topic);
 
 /** The topics a run replays: every data topic, or those of its scope's source tables. */
 const replayedTopic =

@@ -96,6 +96,16 @@ export interface PipelineDeps {
   bounds?: ReadonlyMap<string, bigint>;
 }
 
+/**
+ * The topics of the source tables' changes (no heartbeat topics: their one record a second can show
+ * a lag of 1 at any moment however drained the tables are).
+ */
+export function dataTopics(prefix: string): string[] {
+  return SOURCE_NAMES.flatMap((source) =>
+    SOURCES[source].tables.map((table) => tableTopic(prefix, source, table)),
+  );
+}
+
 /** Every source topic the marts are built from, heartbeats included (they move the freshness watermark). */
 export function sourceTopics(prefix: string): string[] {
   return SOURCE_NAMES.flatMap((source) =>
@@ -119,7 +129,7 @@ export const resumePoint = (row: PartitionProgress): ResumePoint =>
         completeTo: row.commitTs,
       };
 
-const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
+export const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
 
 /**
  * Kafka member ids of the pipelines alive in this process. With the embedded engine only this

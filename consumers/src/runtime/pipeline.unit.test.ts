@@ -8,7 +8,15 @@ import {
 import { describe, expect, it } from "vitest";
 import { loadConsumerConfig } from "../config.js";
 import type { RecordDecoder } from "./decode.js";
-import { isKafkaConnectionError, MartsPipeline, needsRejoin, resumePoint } from "./pipeline.js";
+import {
+  dataTopics,
+  isHeartbeatTopic,
+  isKafkaConnectionError,
+  MartsPipeline,
+  needsRejoin,
+  resumePoint,
+  sourceTopics,
+} from "./pipeline.js";
 
 /** kafkajs builds protocol errors from its error-code table entry; the typings only show (message). */
 const protocolError = (type: string, code: number): Error =>
@@ -113,5 +121,18 @@ describe("isKafkaConnectionError", () => {
     expect(isKafkaConnectionError(protocolError("REBALANCE_IN_PROGRESS", 27))).toBe(false);
     expect(isKafkaConnectionError(new Error("ECONNREFUSED"))).toBe(false);
     expect(isKafkaConnectionError(undefined)).toBe(false);
+  });
+});
+
+describe("source topics", () => {
+  it("the table topics are the source topics without the heartbeat topics, in the same order", () => {
+    const all = sourceTopics("p");
+    expect(all.filter(isHeartbeatTopic)).toEqual([
+      "p.crm.debezium_heartbeat",
+      "p.telemetry.debezium_heartbeat",
+    ]);
+    expect(dataTopics("p")).toEqual(all.filter((topic) => !isHeartbeatTopic(topic)));
+    expect(dataTopics("p")).toContain("p.crm.crm_payments");
+    expect(dataTopics("p")).toContain("p.telemetry.raw_telemetry");
   });
 });
