@@ -46,11 +46,14 @@ const freshnessOf = (f: Freshness) => ({ dataAsOf: f.dataAsOf, lagSeconds: f.lag
 export class ReportService {
   /** Per kind of read: the tables the consumers write that it depends on (see `sources`). */
   private readonly sourceTables = new Map<string, readonly string[]>();
-  /** Asked of the engine at the first device-history read (again after a question it did not answer). */
-  private readonly engineFeatures: () => Promise<EngineFeatures>;
+  /**
+   * What the engine offers the device-history queries (materialized CTEs: clickhouse/marts/device-history.ts),
+   * asked at the first such read (again after a question it did not answer).
+   */
+  private readonly features: () => Promise<EngineFeatures>;
 
   constructor(private readonly source: ReportSource) {
-    this.engineFeatures = engineFeaturesOnce(source.client);
+    this.features = engineFeaturesOnce(source.client);
   }
 
   /**
@@ -66,11 +69,6 @@ export class ReportService {
       this.sourceTables.set(kind, tables);
     }
     return tables;
-  }
-
-  /** What the engine offers the device-history queries (materialized CTEs: clickhouse/marts/device-history.ts). */
-  private features(): Promise<EngineFeatures> {
-    return this.engineFeatures();
   }
 
   /** 404 USER_NOT_FOUND unless the marts know the user. */

@@ -52,11 +52,8 @@ export function isoToDateTime64(text: string): string | undefined {
   if (length === 20) return `${date} ${text.slice(11, 19)}.000000`;
   const fractionDigits = length - 21;
   if (text[19] !== "." || fractionDigits < 1 || digitsAt(text, 20, fractionDigits) < 0) return undefined;
-  if (fractionDigits === 6) return `${date} ${text.slice(11, 26)}`;
-  if (fractionDigits > 6) {
-    if (digitsAt(text, 26, fractionDigits - 6) !== 0) return undefined;
-    return `${date} ${text.slice(11, 26)}`;
-  }
+  if (fractionDigits > 6 && digitsAt(text, 26, fractionDigits - 6) !== 0) return undefined;
+  if (fractionDigits >= 6) return `${date} ${text.slice(11, 26)}`;
   return `${date} ${text.slice(11, 20 + fractionDigits)}${"000000".slice(fractionDigits)}`;
 }
 
