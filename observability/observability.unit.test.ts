@@ -86,6 +86,7 @@ describe("PipelineMetrics", () => {
     ).toEqual([
       "bionicpro_consumer_changes_applied_total",
       "bionicpro_consumer_chunk_apply_duration_seconds",
+      "bionicpro_consumer_chunk_wait_seconds",
       "bionicpro_consumer_crash_repairs_total",
       "bionicpro_consumer_dead_letters_total",
       "bionicpro_consumer_records_applied_total",
@@ -109,12 +110,19 @@ describe("PipelineMetrics", () => {
     expect(CHUNK_SECONDS_BUCKETS.at(-1)).toBe(30);
   });
 
-  it("counts what each applied chunk reports and observes its duration", async () => {
+  it("counts what each applied chunk reports and observes its duration and wait", async () => {
     const registry = new Registry();
     let running = true;
     const metrics = new PipelineMetrics(registry, topics, () => running);
     const [payments, raw] = topics as [string, string];
-    const chunk = { partition: 0, deadLetters: 0, reemitted: 0, resets: 0, repaired: false };
+    const chunk = {
+      partition: 0,
+      deadLetters: 0,
+      reemitted: 0,
+      resets: 0,
+      repaired: false,
+      waitSeconds: 0.5,
+    };
     metrics.chunkApplied({
       ...chunk,
       topic: payments,
@@ -132,6 +140,7 @@ describe("PipelineMetrics", () => {
       resets: 1,
       repaired: true,
       seconds: 12,
+      waitSeconds: 3,
     });
     metrics.retried("inserting chunk");
     metrics.retried("inserting chunk");
@@ -156,6 +165,12 @@ describe("PipelineMetrics", () => {
     expect(v("chunk_apply_duration_seconds_bucket", { topic: raw, le: "10" })).toBe(0);
     expect(v("chunk_apply_duration_seconds_bucket", { topic: raw, le: "30" })).toBe(1);
     expect(v("chunk_apply_duration_seconds_sum", { topic: payments })).toBeCloseTo(0.204, 10);
+    expect(v("chunk_wait_seconds_count", { topic: payments })).toBe(2);
+    expect(v("chunk_wait_seconds_bucket", { topic: payments, le: "0.25" })).toBe(0);
+    expect(v("chunk_wait_seconds_bucket", { topic: payments, le: "0.5" })).toBe(2);
+    expect(v("chunk_wait_seconds_bucket", { topic: raw, le: "2.5" })).toBe(0);
+    expect(v("chunk_wait_seconds_bucket", { topic: raw, le: "5" })).toBe(1);
+    expect(v("chunk_wait_seconds_sum", { topic: raw })).toBe(3);
     expect(v("running")).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ export class PipelineMetrics implements PipelineObserver {
   private readonly crashRepairs: Counter<"topic">;
   private readonly retries: Counter<"operation">;
   private readonly applySeconds: Histogram<"topic">;
+  private readonly waitSeconds: Histogram<"topic">;
 
   constructor(registry: Registry, topics: readonly string[], running: () => boolean) {
     const registers = [registry];
@@ -60,6 +61,13 @@ export class PipelineMetrics implements PipelineObserver {
       buckets: CHUNK_SECONDS_BUCKETS,
       registers,
     });
+    this.waitSeconds = new Histogram({
+      name: `${METRIC_PREFIX}consumer_chunk_wait_seconds`,
+      help: "From a chunk's first record being fetched to the chunk starting (buffering, then the partition's chunk before it), per source topic",
+      labelNames: ["topic"],
+      buckets: CHUNK_SECONDS_BUCKETS,
+      registers,
+    });
     new Gauge({
       name: `${METRIC_PREFIX}consumer_running`,
       help: "1 while the consumer pipeline runs, 0 after it stopped on a fatal error",
@@ -90,6 +98,7 @@ export class PipelineMetrics implements PipelineObserver {
     this.resets.inc(topic, outcome.resets);
     if (outcome.repaired) this.crashRepairs.inc(topic);
     this.applySeconds.observe(topic, outcome.seconds);
+    this.waitSeconds.observe(topic, outcome.waitSeconds);
   }
 
   retried(operation: string): void {

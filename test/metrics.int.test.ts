@@ -133,6 +133,10 @@ describe("GET /metrics", () => {
         le: "+Inf",
       }),
     ).toBe(applied);
+    // Every applied chunk also tells how long its records waited before it started.
+    expect(sampleValue(samples, "bionicpro_consumer_chunk_wait_seconds_count", { topic: payments })).toBe(
+      applied,
+    );
     // Freshness is known for both sources once everything is applied.
     for (const source of ["crm", "telemetry"])
       expect(sampleValue(samples, "bionicpro_source_freshness_seconds", { source })).toBeGreaterThanOrEqual(

@@ -15,6 +15,12 @@ export interface ChunkOutcome {
   repaired: boolean;
   /** From reading the chunk to recording it applied. */
   seconds: number;
+  /**
+   * From the chunk's first record being fetched to the chunk starting: buffering until the chunk is
+   * ready (CONSUMER_CHUNK_QUIET_MS, CONSUMER_CHUNK_MAX_WAIT_MS) and waiting for the partition's chunk
+   * before it. With `seconds`, what a change spends in the consumer.
+   */
+  waitSeconds: number;
 }
 
 /**

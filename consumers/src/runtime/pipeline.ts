@@ -754,6 +754,7 @@ export class MartsPipeline {
     const { config } = this.deps;
     const clickhouse = this.writer(state);
     const started = performance.now();
+    const waitSeconds = Math.max(0, Date.now() - (chunk[0] as BufferedRecord).receivedAt) / 1000;
     const { collected, letters, reemitted } = await this.prepareChunk(state, chunk);
     const first = (chunk[0] as BufferedRecord).offset;
     const lastRecord = chunk[chunk.length - 1] as BufferedRecord;
@@ -861,6 +862,7 @@ export class MartsPipeline {
       resets: resets.length,
       repaired,
       seconds: (performance.now() - started) / 1000,
+      waitSeconds,
     });
     if (touched) {
       this.applied.emit({
