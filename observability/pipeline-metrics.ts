@@ -54,20 +54,22 @@ export class PipelineMetrics implements PipelineObserver {
       labelNames: ["operation"],
       registers,
     });
-    this.applySeconds = new Histogram({
-      name: `${METRIC_PREFIX}consumer_chunk_apply_duration_seconds`,
-      help: "From decoding a chunk to recording it applied in ClickHouse, per source topic",
-      labelNames: ["topic"],
-      buckets: CHUNK_SECONDS_BUCKETS,
-      registers,
-    });
-    this.waitSeconds = new Histogram({
-      name: `${METRIC_PREFIX}consumer_chunk_wait_seconds`,
-      help: "From a chunk's first record being fetched to the chunk starting (buffering, then the partition's chunk before it), per source topic",
-      labelNames: ["topic"],
-      buckets: CHUNK_SECONDS_BUCKETS,
-      registers,
-    });
+    const chunkSeconds = (name: string, help: string) =>
+      new Histogram({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        labelNames: ["topic"],
+        buckets: CHUNK_SECONDS_BUCKETS,
+        registers,
+      });
+    this.applySeconds = chunkSeconds(
+      "consumer_chunk_apply_duration_seconds",
+      "From decoding a chunk to recording it applied in ClickHouse, per source topic",
+    );
+    this.waitSeconds = chunkSeconds(
+      "consumer_chunk_wait_seconds",
+      "From a chunk's first record being fetched to the chunk starting (buffering, then the partition's chunk before it), per source topic",
+    );
     new Gauge({
       name: `${METRIC_PREFIX}consumer_running`,
       help: "1 while the consumer pipeline runs, 0 after it stopped on a fatal error",
