@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dataTopics } from "../consumers/src/runtime/pipeline.js";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { generate } from "../scripts/generate/index.js";
 import { slotNameFor } from "../scripts/stack/stack.js";
 import { startConnectors } from "./harness/cdc.js";
 import {
-  dataTopics,
   endOffsets,
   openPipelineRun,
   reconcileRun,
@@ -60,7 +60,7 @@ describe("first run: the demo load overlaps the initial snapshot", () => {
     const committedAfterMs = Date.now() - created;
     expect(committedAfterMs).toBeLessThan(SNAPSHOT_DELAY_MS);
     const before = Object.fromEntries(
-      [...(await endOffsets(run, dataTopics(run)))].map(([tp, end]) => [tp, end.toString()]),
+      [...(await endOffsets(run, dataTopics(run.topicPrefix)))].map(([tp, end]) => [tp, end.toString()]),
     );
     expect(before).toEqual(Object.fromEntries(Object.keys(before).map((tp) => [tp, "0"])));
     expect(summary.rows.crm_users).toBe(12);
@@ -70,7 +70,7 @@ describe("first run: the demo load overlaps the initial snapshot", () => {
     await until(
       "the load to reach Kafka",
       async () => {
-        const ends = await endOffsets(run, dataTopics(run));
+        const ends = await endOffsets(run, dataTopics(run.topicPrefix));
         return [...ends.values()].some((end) => end > 0n) ? true : undefined;
       },
       120_000,

@@ -8,11 +8,10 @@ import { startApi, type RunningApi } from "../api/start.js";
 import { createClickHouseClient } from "../clickhouse/client.js";
 import { connectorStatus } from "../connectors/apply.js";
 import { connectorName, slotNameFor } from "../connectors/render.js";
-import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
+import { dataTopics, sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { createMetricsRegistry } from "../observability/registry.js";
 import { repoRoot } from "../scripts/config.js";
 import {
-  dataTopics,
   endOffsets,
   insertTestPayment,
   openPipelineRun,
@@ -99,7 +98,7 @@ describe("GET /metrics", () => {
     const { run, config } = ctx;
     await waitForDrain(run, config.group, { pipelines: [marts] });
     const samples = await scrape();
-    for (const topic of dataTopics(run)) {
+    for (const topic of dataTopics(run.topicPrefix)) {
       expect(sampleValue(samples, "bionicpro_consumer_records_applied_total", { topic }), topic).toBe(
         await recordsIn(topic),
       );

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
+import { dataTopics, sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { ConsumerError } from "../consumers/src/errors.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
@@ -9,7 +9,6 @@ import { topicRecordCount, withAdmin } from "./harness/cdc.js";
 import {
   assertHealthy,
   consumerLag,
-  dataTopics,
   endOffsets,
   totalLag,
   groupAssignments,
@@ -275,7 +274,7 @@ describe("restart", () => {
     await waitForDrain(run, config.group, { pipelines: [applier] });
     await applier.stop();
     // The data topics stay idle from here on; heartbeat topics keep growing and commit anyway.
-    const idle = dataTopics(run);
+    const idle = dataTopics(run.topicPrefix);
     const ends = await endOffsets(run, idle);
     // The group's committed offsets back to 0: every record is applied in ClickHouse, none committed.
     await withAdmin(run, async (admin) => {

@@ -11,11 +11,7 @@ import { migrate } from "../../clickhouse/migrate.js";
 import { loadConsumerConfig, type ConsumerConfig } from "../../consumers/src/config.js";
 import { reconcile, type ReconcileResult } from "../../consumers/src/reconcile/index.js";
 import { RecordDecoder } from "../../consumers/src/runtime/decode.js";
-import {
-  dataTopics as topicsOfTables,
-  MartsPipeline,
-  sourceTopics,
-} from "../../consumers/src/runtime/pipeline.js";
+import { MartsPipeline, sourceTopics } from "../../consumers/src/runtime/pipeline.js";
 import { instrument } from "../../consumers/src/runtime/run.js";
 import { connectorStatus } from "../../connectors/apply.js";
 import { connectorName } from "../../connectors/render.js";
@@ -208,9 +204,6 @@ export interface PartitionLag {
   committed: bigint;
   lag: bigint;
 }
-
-/** The run's source topics without Debezium's heartbeat topics (which keep growing while a test looks). */
-export const dataTopics = (run: CdcRun): string[] => topicsOfTables(run.topicPrefix);
 
 /** End offsets of the run's source topics. */
 export async function endOffsets(run: CdcRun, topics = sourceTopics(run.topicPrefix)) {

@@ -9,7 +9,13 @@ import {
   type PartitionAssigner,
   type Producer,
 } from "kafkajs";
-import { SOURCE_NAMES, SOURCES, HEARTBEAT_TABLE, tableTopic } from "../../../connectors/sources.js";
+import {
+  SOURCE_NAMES,
+  SOURCES,
+  HEARTBEAT_TABLE,
+  tableTopic,
+  type SourceName,
+} from "../../../connectors/sources.js";
 import type { ConsumerConfig } from "../config.js";
 import { ConsumerError, isTransient } from "../errors.js";
 import {
@@ -96,22 +102,21 @@ export interface PipelineDeps {
   bounds?: ReadonlyMap<string, bigint>;
 }
 
+/** Per source, in catalogue order, the topics of the tables `tablesOf` names. */
+const topicsOf = (prefix: string, tablesOf: (source: SourceName) => readonly string[]): string[] =>
+  SOURCE_NAMES.flatMap((source) => tablesOf(source).map((table) => tableTopic(prefix, source, table)));
+
 /**
  * The topics of the source tables' changes (no heartbeat topics: their one record a second can show
  * a lag of 1 at any moment however drained the tables are).
  */
-export function dataTopics(prefix: string): string[] {
-  return SOURCE_NAMES.flatMap((source) =>
-    SOURCES[source].tables.map((table) => tableTopic(prefix, source, table)),
-  );
-}
+export const dataTopics = (prefix: string): string[] => topicsOf(prefix, (source) => SOURCES[source].tables);
 
 /** Every source topic the marts are built from, heartbeats included (they move the freshness watermark). */
-export function sourceTopics(prefix: string): string[] {
-  return SOURCE_NAMES.flatMap((source) =>
-    [...SOURCES[source].tables, HEARTBEAT_TABLE].map((table) => tableTopic(prefix, source, table)),
-  );
-}
+export const sourceTopics = (prefix: string): string[] =>
+  topicsOf(prefix, (source) => [...SOURCES[source].tables, HEARTBEAT_TABLE]);
+
+export const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
 
 /** Where a partition resumes: after an applied chunk, or at an open intent, redone as exactly that range. */
 export const resumePoint = (row: PartitionProgress): ResumePoint =>
@@ -128,8 +133,6 @@ export const resumePoint = (row: PartitionProgress): ResumePoint =>
         intentClaim: undefined,
         completeTo: row.commitTs,
       };
-
-export const isHeartbeatTopic = (topic: string): boolean => topic.endsWith(`.${HEARTBEAT_TABLE}`);
 
 /**
  * Kafka member ids of the pipelines alive in this process. With the embedded engine only this
