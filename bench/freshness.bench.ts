@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { fromCents } from "../api/reports/money.js";
+import { SOURCE_NAMES, SOURCES, type SourceName } from "../connectors/sources.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { dataTopics } from "../consumers/src/runtime/pipeline.js";
@@ -123,14 +124,38 @@ async function startApp(): Promise<App> {
   };
 }
 
-async function crmQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ ...stack.pg, password: stack.pg.password, database: stack.crmDb });
+async function sourceQuery<R extends pg.QueryResultRow>(
+  source: SourceName,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const database = source === "crm" ? stack.crmDb : stack.telemetryDb;
+  const client = new pg.Client({ ...stack.pg, password: stack.pg.password, database });
   await client.connect();
   try {
     return (await client.query<R>(sql, params)).rows;
   } finally {
     await client.end();
   }
+}
+
+const crmQuery = <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> =>
+  sourceQuery<R>("crm", sql, params);
+
+/**
+ * Rows in the source tables now. Debezium's snapshot writes one record per row before it streams
+ * anything, and every later insert adds a record too: until the data topics hold at least this many,
+ * the snapshot is still being read (on a first run, the topics of the tables not read yet are empty,
+ * so no lag on them says nothing).
+ */
+async function sourceRows(): Promise<number> {
+  let rows = 0;
+  for (const source of SOURCE_NAMES) {
+    const counts = SOURCES[source].tables.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ");
+    const [row] = await sourceQuery<{ n: string }>(source, `SELECT ${counts} AS n`);
+    rows += Number(row?.n ?? 0);
+  }
+  return rows;
 }
 
 /** The probe user's month total through the API, the report's lag_seconds and how long the request took. */
@@ -162,18 +187,18 @@ async function sourceTotal(month: string): Promise<string> {
   return row?.total ?? "0.00";
 }
 
-/** The consumer group's lag over the table topics (not the heartbeats'), read from Kafka. */
-async function dataLag(): Promise<number> {
+/** The records in the table topics (not the heartbeats') and the consumer group's lag over them, read from Kafka. */
+async function dataLag(): Promise<{ records: number; lag: number }> {
   const prefix = consumer.topicPrefix;
   const { end, committed } = await groupLag(kafka, prefix, consumer.group, dataTopics(prefix));
-  return end - committed;
+  return { records: end, lag: end - committed };
 }
 
 /**
  * Waits until the consumers have nothing left: no lag on the table topics (read from Kafka each
  * second; /health's lag counts the heartbeat topics, whose record a second in flight showed a lag of
  * 1 in two reads 6 s apart often enough to stretch a 12 s wait to 43-133 s), some records applied,
- * and the probe user's month total equal to PostgreSQL's.
+ * Debezium's snapshot in the topics (sourceRows) and the probe user's month total equal to PostgreSQL's.
  */
 async function waitDrained(
   app: App,
@@ -190,7 +215,8 @@ async function waitDrained(
       throw new Error(`${what}: not drained after ${drainTimeoutMs / 1000} s (see ${app.logFile})`);
     }
     const health = await consumerHealth();
-    if (health && health.records > 0 && (await dataLag()) === 0) {
+    const topics = health && health.records > 0 ? await dataLag() : null;
+    if (topics && topics.lag === 0 && topics.records >= (await sourceRows())) {
       const [api, source] = await Promise.all([readTotal(month), sourceTotal(month)]);
       if (api.total === source) return { seconds: (Date.now() - started) / 1000, total: api.total };
     }
