@@ -417,6 +417,12 @@ export class MartsPipeline {
       readSnapshotResets(clickhouse, db),
     );
     this.reloadNeeded = false;
+    // Re-read every partition's history now, not at its first new record: the guard's window fills
+    // while the process starts, instead of a restart's first live change waiting behind up to
+    // CONSUMER_REEMIT_WINDOW records of history (2-17 s of a 1k/s stream, bench:freshness). Not
+    // for an assignment a later join replaced meanwhile: its reload does it for the new one.
+    if (join !== this.joins) return;
+    for (const { topic, partition } of assigned) this.partitionState(topic, partition);
   }
 
   /** Claims one fenced partition again, reads its progress and moves the fetch position there. */
@@ -446,8 +452,9 @@ export class MartsPipeline {
   }
 
   /**
-   * The state of a partition, made at its first batch after a join. The re-emission guard needs the
-   * records just before the resume position: the fetch moves back to re-read them as history.
+   * The state of a partition, made once a join's progress is loaded (or at its first batch). The
+   * re-emission guard needs the records just before the resume position: the fetch moves back to
+   * re-read them as history.
    */
   private partitionState(topic: string, partition: number): { state: PartitionState; moved: boolean } {
     const key = partitionKey(topic, partition);
@@ -474,8 +481,9 @@ export class MartsPipeline {
       }
     }
     const { state, moved } = this.partitionState(batch.topic, batch.partition);
-    // The fetch moved back to re-read the records before the resume position: this batch is stale.
-    if (moved) return;
+    // The fetch moves (back to re-read the records before the resume position, say): this batch was
+    // fetched before the seek, and the fetch after it reads its records again from there.
+    if (moved || isStale()) return;
     if (state.fenced) {
       // Fenced, yet kafkajs still hands this member the partition: once every member has had time to
       // rejoin or be expelled (two session timeouts), the other claim was stale (a member that
