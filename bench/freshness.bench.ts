@@ -158,8 +158,10 @@ async function sourceRows(): Promise<number> {
   return rows;
 }
 
-/** The probe user's month total through the API, the report's lag_seconds and how long the request took. */
-async function readTotal(month: string): Promise<{ total: string; lagS: number | null; ms: number }> {
+/** The probe user's month total through the API, the report's freshness and how long the request took. */
+async function readTotal(
+  month: string,
+): Promise<{ total: string; dataAsOf: string | null; lagS: number | null; ms: number }> {
   const token = await passwordGrant(DEMO_USERS.support1.username, DEMO_USERS.support1.password);
   const started = performance.now();
   const response = await fetch(`${url}/reports/user/${probeUser}?month=${month}`, {
@@ -167,6 +169,7 @@ async function readTotal(month: string): Promise<{ total: string; lagS: number |
   });
   const body = (await response.json()) as {
     financial?: { total_payments?: string };
+    data_as_of?: string | null;
     lag_seconds?: number | null;
   };
   const ms = performance.now() - started;
@@ -174,7 +177,7 @@ async function readTotal(month: string): Promise<{ total: string; lagS: number |
   if (response.status !== 200 || total === undefined) {
     throw new Error(`GET /reports/user/${probeUser} answered ${response.status}: ${JSON.stringify(body)}`);
   }
-  return { total, lagS: body.lag_seconds ?? null, ms };
+  return { total, dataAsOf: body.data_as_of ?? null, lagS: body.lag_seconds ?? null, ms };
 }
 
 /** PostgreSQL's sum of the probe user's payments in the month (what the report must show when drained). */
@@ -198,7 +201,9 @@ async function dataLag(): Promise<{ records: number; lag: number }> {
  * Waits until the consumers have nothing left: no lag on the table topics (read from Kafka each
  * second; /health's lag counts the heartbeat topics, whose record a second in flight showed a lag of
  * 1 in two reads 6 s apart often enough to stretch a 12 s wait to 43-133 s), some records applied,
- * Debezium's snapshot in the topics (sourceRows) and the probe user's month total equal to PostgreSQL's.
+ * Debezium's snapshot in the topics (sourceRows), the probe user's month total equal to PostgreSQL's
+ * and the report's data_as_of past the wait's start: every partition complete through a commit made
+ * since (a heartbeat's, each second), so no partition is still re-reading its history after the start.
  */
 async function waitDrained(
   app: App,
@@ -218,7 +223,9 @@ async function waitDrained(
     const topics = health && health.records > 0 ? await dataLag() : null;
     if (topics && topics.lag === 0 && topics.records >= (await sourceRows())) {
       const [api, source] = await Promise.all([readTotal(month), sourceTotal(month)]);
-      if (api.total === source) return { seconds: (Date.now() - started) / 1000, total: api.total };
+      const complete = api.dataAsOf !== null && Date.parse(api.dataAsOf) >= started;
+      if (api.total === source && complete)
+        return { seconds: (Date.now() - started) / 1000, total: api.total };
     }
     if (Date.now() - lastSaid > 15_000) {
       lastSaid = Date.now();
