@@ -82,8 +82,21 @@ function vmHwmMiB(pid: number | undefined): number {
   }
 }
 
-/** Spawns scripts/start.ts (what `npm start` runs) with `env`; its output is appended to .state/bench/<name>-start.log. */
-export function spawnStart(name: string, env: NodeJS.ProcessEnv): { child: ChildProcess; logFile: string } {
+/**
+ * Spawns scripts/start.ts (what `npm start` runs) with `env`; its output is appended to
+ * .state/bench/<name>-start.log. Refuses when something already answers on the API port `env` names:
+ * the bench would measure that process instead of its own.
+ */
+export async function spawnStart(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; logFile: string }> {
+  const url = `http://127.0.0.1:${env.BIONICPRO_API_PORT}`;
+  const answers = await fetch(`${url}/health`).then(
+    () => true,
+    () => false,
+  );
+  if (answers) throw new Error(`something already answers on ${url}: pick another --api-port`);
   const logFile = path.join(repoRoot, ".state", "bench", `${name}-start.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const out = createWriteStream(logFile, { flags: "a" });
@@ -100,7 +113,7 @@ export function spawnStart(name: string, env: NodeJS.ProcessEnv): { child: Child
 /** Starts scripts/start.ts on the data set and waits until its consumers have no lag. */
 export async function startAllInOne(options: ScaleOptions, users: number): Promise<AllInOne> {
   const env = scaleEnv(options);
-  const { child, logFile } = spawnStart(NAME, env);
+  const { child, logFile } = await spawnStart(NAME, env);
   const url = `http://127.0.0.1:${options.apiPort}`;
   options.log(`npm start on the data set (cache ${options.cache ? "on" : "off"}), log ${logFile}`);
   const started = Date.now();

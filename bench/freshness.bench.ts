@@ -105,10 +105,7 @@ interface App {
 
 /** Spawns scripts/start.ts (what `npm start` runs) on the data set; its output goes to a log file. */
 async function startApp(): Promise<App> {
-  if (await consumerHealth().then((h) => h !== null)) {
-    throw new Error(`something already answers on ${url}: pick another --api-port`);
-  }
-  const { child, logFile } = spawnStart(FRESHNESS_NAME, env);
+  const { child, logFile } = await spawnStart(FRESHNESS_NAME, env);
   if (child.pid === undefined) throw new Error("could not spawn scripts/start.ts");
   log(`npm start on ${stack.crmDb}, ${stack.telemetryDb} (topics ${FRESHNESS_NAME}.*), log ${logFile}`);
   return {
