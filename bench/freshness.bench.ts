@@ -7,12 +7,12 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { fromCents } from "../api/reports/money.js";
-import { SOURCE_NAMES, SOURCES, type SourceName } from "../connectors/sources.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { dataTopics } from "../consumers/src/runtime/pipeline.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { repoRoot } from "../scripts/config.js";
+import { rowCount } from "../scripts/generate/index.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { spawnStart } from "./api-scale.js";
@@ -121,13 +121,8 @@ async function startApp(): Promise<App> {
   };
 }
 
-async function sourceQuery<R extends pg.QueryResultRow>(
-  source: SourceName,
-  sql: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  const database = source === "crm" ? stack.crmDb : stack.telemetryDb;
-  const client = new pg.Client({ ...stack.pg, password: stack.pg.password, database });
+async function crmQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ ...stack.pg, password: stack.pg.password, database: stack.crmDb });
   await client.connect();
   try {
     return (await client.query<R>(sql, params)).rows;
@@ -136,24 +131,13 @@ async function sourceQuery<R extends pg.QueryResultRow>(
   }
 }
 
-const crmQuery = <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> =>
-  sourceQuery<R>("crm", sql, params);
-
 /**
- * Rows in the source tables now. Debezium's snapshot writes one record per row before it streams
- * anything, and every later insert adds a record too: until the data topics hold at least this many,
- * the snapshot is still being read (on a first run, the topics of the tables not read yet are empty,
- * so no lag on them says nothing).
+ * Debezium's snapshot is in the data topics: they hold at least one record per source row (the
+ * snapshot writes one per row before it streams anything, and every later insert adds one). On a
+ * first run the topics of the tables not read yet are empty, so no lag on them says nothing. Once
+ * true it stays true: rows are counted until then, not at every look.
  */
-async function sourceRows(): Promise<number> {
-  let rows = 0;
-  for (const source of SOURCE_NAMES) {
-    const counts = SOURCES[source].tables.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ");
-    const [row] = await sourceQuery<{ n: string }>(source, `SELECT ${counts} AS n`);
-    rows += Number(row?.n ?? 0);
-  }
-  return rows;
-}
+let snapshotIn = false;
 
 /** The probe user's month total through the API, the report's freshness and how long the request took. */
 async function readTotal(
@@ -198,7 +182,7 @@ async function dataLag(): Promise<{ records: number; lag: number }> {
  * Waits until the consumers have nothing left: no lag on the table topics (read from Kafka each
  * second; /health's lag counts the heartbeat topics, whose record a second in flight showed a lag of
  * 1 in two reads 6 s apart often enough to stretch a 12 s wait to 43-133 s), some records applied,
- * Debezium's snapshot in the topics (sourceRows), the probe user's month total equal to PostgreSQL's
+ * Debezium's snapshot in the topics (snapshotIn), the probe user's month total equal to PostgreSQL's
  * and the report's data_as_of past the wait's start: every partition complete through a commit made
  * since (a heartbeat's, each second), so no partition is still re-reading its history after the start.
  */
@@ -218,7 +202,8 @@ async function waitDrained(
     }
     const health = await consumerHealth();
     const topics = health && health.records > 0 ? await dataLag() : null;
-    if (topics && topics.lag === 0 && topics.records >= (await sourceRows())) {
+    snapshotIn ||= topics !== null && topics.records >= (await rowCount(stack));
+    if (topics && topics.lag === 0 && snapshotIn) {
       const [api, source] = await Promise.all([readTotal(month), sourceTotal(month)]);
       const complete = api.dataAsOf !== null && Date.parse(api.dataAsOf) >= started;
       if (api.total === source && complete)

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { SOURCES } from "../connectors/sources.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
+import { dataTopics } from "../consumers/src/runtime/pipeline.js";
 import { startPipeline } from "../consumers/src/runtime/run.js";
 import { CHANGE_TABLES, martChain, rebuildChain } from "../consumers/src/sink/crash-repair.js";
-import { generate } from "../scripts/generate/index.js";
+import { generate, rowCount } from "../scripts/generate/index.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
 import { groupLag } from "../consumers/src/lag.js";
@@ -42,23 +42,8 @@ const chDir = mkdtempSync(path.join(os.tmpdir(), "bench-ch-"));
 try {
   log(`generating seed data into ${run.dbs.crmDb}, ${run.dbs.telemetryDb}`);
   await generate({ ...run.dbs, scale: 1, seed: 42, progress: false });
-  let expected = 0;
-  const topics: string[] = [];
-  for (const source of ["crm", "telemetry"] as const) {
-    for (const table of SOURCES[source].tables) {
-      const client = new pg.Client({
-        ...run.dbs.pg,
-        password: run.dbs.pg.password,
-        database: source === "crm" ? run.dbs.crmDb : run.dbs.telemetryDb,
-      });
-      await client.connect();
-      expected += Number(
-        (await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n,
-      );
-      await client.end();
-      topics.push(run.topic(source, table));
-    }
-  }
+  const expected = await rowCount(run.dbs);
+  const topics = dataTopics(run.topicPrefix);
   await startConnectors(run);
   log(`waiting for the snapshot of ${expected} rows to land in Kafka`);
   await waitFor(

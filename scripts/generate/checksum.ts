@@ -36,3 +36,23 @@ export async function checksum(opts: SourceDatabases): Promise<Record<SourceTabl
   }
   return sums as Record<SourceTable, string>;
 }
+
+/** Rows in every generated table now (both databases). */
+export async function rowCount(opts: SourceDatabases): Promise<number> {
+  let rows = 0;
+  const databases: [string, readonly SourceTable[]][] = [
+    [opts.crmDb, CRM_TABLES],
+    [opts.telemetryDb, TELEMETRY_TABLES],
+  ];
+  for (const [database, tables] of databases) {
+    const client = await connect(opts.pg, database, "bionicpro-row-count");
+    try {
+      const sum = tables.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ");
+      const { rows: result } = await client.query<{ n: string }>(`SELECT ${sum} AS n`);
+      rows += Number(result[0]?.n ?? 0);
+    } finally {
+      await client.end();
+    }
+  }
+  return rows;
+}

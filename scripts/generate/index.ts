@@ -1,2 +1,2 @@
 export { generate, type GenerateOptions, type GenerateSummary } from "./generate.js";
-export { checksum, type SourceDatabases } from "./checksum.js";
+export { checksum, rowCount, type SourceDatabases } from "./checksum.js";
