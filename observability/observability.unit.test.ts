@@ -94,6 +94,7 @@ describe("PipelineMetrics", () => {
       "bionicpro_consumer_resets_total",
       "bionicpro_consumer_retries_total",
       "bionicpro_consumer_running",
+      "bionicpro_consumer_step_duration_seconds",
     ]);
     expect(text).toContain("# TYPE bionicpro_consumer_records_applied_total counter");
     expect(text).toContain("# TYPE bionicpro_consumer_chunk_apply_duration_seconds histogram");
@@ -145,6 +146,9 @@ describe("PipelineMetrics", () => {
     metrics.retried("inserting chunk");
     metrics.retried("inserting chunk");
     metrics.retried("decoding");
+    metrics.stepDone("recording intent", 0.003);
+    metrics.stepDone("recording intent", 0.3);
+    metrics.stepDone("inserting chunk", 2);
     running = false;
     const samples = await scrape(registry);
     const v = (name: string, labels: Record<string, string> = {}) =>
@@ -159,6 +163,12 @@ describe("PipelineMetrics", () => {
     expect(v("crash_repairs_total", { topic: payments })).toBe(0);
     expect(v("retries_total", { operation: "inserting chunk" })).toBe(2);
     expect(v("retries_total", { operation: "decoding" })).toBe(1);
+    expect(v("step_duration_seconds_count", { operation: "recording intent" })).toBe(2);
+    expect(v("step_duration_seconds_bucket", { operation: "recording intent", le: "0.005" })).toBe(1);
+    expect(v("step_duration_seconds_bucket", { operation: "recording intent", le: "0.25" })).toBe(1);
+    expect(v("step_duration_seconds_bucket", { operation: "recording intent", le: "0.5" })).toBe(2);
+    expect(v("step_duration_seconds_bucket", { operation: "inserting chunk", le: "1" })).toBe(0);
+    expect(v("step_duration_seconds_bucket", { operation: "inserting chunk", le: "2.5" })).toBe(1);
     expect(v("chunk_apply_duration_seconds_count", { topic: payments })).toBe(2);
     expect(v("chunk_apply_duration_seconds_bucket", { topic: payments, le: "0.005" })).toBe(1);
     expect(v("chunk_apply_duration_seconds_bucket", { topic: payments, le: "0.25" })).toBe(2);

@@ -19,6 +19,7 @@ export class PipelineMetrics implements PipelineObserver {
   private readonly retries: Counter<"operation">;
   private readonly applySeconds: Histogram<"topic">;
   private readonly waitSeconds: Histogram<"topic">;
+  private readonly stepSeconds: Histogram<"operation">;
 
   constructor(registry: Registry, topics: readonly string[], running: () => boolean) {
     const registers = [registry];
@@ -70,6 +71,13 @@ export class PipelineMetrics implements PipelineObserver {
       "consumer_chunk_wait_seconds",
       "From a chunk's first record being fetched to the chunk starting (buffering, then the partition's chunk before it), per source topic",
     );
+    this.stepSeconds = new Histogram({
+      name: `${METRIC_PREFIX}consumer_step_duration_seconds`,
+      help: "Steps of the consumers (recording intent, inserting chunk, recording applied, decoding, ...), retries included, per operation",
+      labelNames: ["operation"],
+      buckets: CHUNK_SECONDS_BUCKETS,
+      registers,
+    });
     new Gauge({
       name: `${METRIC_PREFIX}consumer_running`,
       help: "1 while the consumer pipeline runs, 0 after it stopped on a fatal error",
@@ -101,6 +109,10 @@ export class PipelineMetrics implements PipelineObserver {
     if (outcome.repaired) this.crashRepairs.inc(topic);
     this.applySeconds.observe(topic, outcome.seconds);
     this.waitSeconds.observe(topic, outcome.waitSeconds);
+  }
+
+  stepDone(operation: string, seconds: number): void {
+    this.stepSeconds.observe({ operation }, seconds);
   }
 
   retried(operation: string): void {

@@ -31,4 +31,10 @@ export interface PipelineObserver {
   chunkApplied(outcome: ChunkOutcome): void;
   /** A transient failure of `operation` (a fixed name such as "inserting chunk") is retried. */
   retried(operation: string): void;
+  /**
+   * A step of `operation` ended (succeeded or gave up), `seconds` after it started, retries
+   * included: which step of a chunk (recording intent, inserting chunk, recording applied, ...) its
+   * time goes to.
+   */
+  stepDone(operation: string, seconds: number): void;
 }

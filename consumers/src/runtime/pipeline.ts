@@ -950,6 +950,7 @@ export class MartsPipeline {
   /** Retries transient failures with backoff until CONSUMER_RETRY_MAX_MS or stop(), logging some attempts. */
   private retry<T>(what: string, work: () => Promise<T>): Promise<T> {
     const step = { what, since: Date.now() };
+    const started = performance.now();
     this.steps.add(step);
     return retryTransient(what, work, {
       maxMs: this.deps.config.retryMaxMs,
@@ -963,7 +964,10 @@ export class MartsPipeline {
             "warn",
           );
       },
-    }).finally(() => this.steps.delete(step));
+    }).finally(() => {
+      this.steps.delete(step);
+      this.deps.observer?.stepDone(what, (performance.now() - started) / 1000);
+    });
   }
 
   /**
