@@ -193,6 +193,38 @@ describe("GET /metrics", () => {
     expect(sampleSum(after, "bionicpro_consumer_dead_letters_total")).toBe(1);
   });
 
+  it("a heartbeat chunk records no intent, only applied: one one-row insert, not two", async () => {
+    const { run, config } = ctx;
+    await waitForDrain(run, config.group, { pipelines: [marts] });
+    const heartbeats = sourceTopics(run.topicPrefix).filter((t) => !dataTopics(run.topicPrefix).includes(t));
+    expect(heartbeats).toHaveLength(2);
+    const chunks = (samples: Sample[], topics: readonly string[]) =>
+      topics.reduce(
+        (n, topic) =>
+          n + (sampleValue(samples, "bionicpro_consumer_chunk_apply_duration_seconds_count", { topic }) ?? 0),
+        0,
+      );
+    const steps = (samples: Sample[], operation: string) =>
+      sampleValue(samples, "bionicpro_consumer_step_duration_seconds_count", { operation }) ?? 0;
+    const before = await scrape();
+    // Nothing writes to the sources now: only Debezium's heartbeats (one a second per source) arrive.
+    let after = before;
+    await expect
+      .poll(
+        async () => {
+          after = await scrape();
+          return chunks(after, heartbeats) - chunks(before, heartbeats);
+        },
+        { timeout: 60_000, interval: 500 },
+      )
+      .toBeGreaterThanOrEqual(4);
+    expect(chunks(after, dataTopics(run.topicPrefix)) - chunks(before, dataTopics(run.topicPrefix))).toBe(0);
+    expect(steps(after, "recording intent") - steps(before, "recording intent")).toBe(0);
+    expect(steps(after, "recording applied") - steps(before, "recording applied")).toBe(
+      chunks(after, heartbeats) - chunks(before, heartbeats),
+    );
+  });
+
   it("labels request durations with the route pattern, never the URL's ids", async () => {
     const samples0 = await scrape();
     const seen = (samples: Sample[], labels: Record<string, string>) =>

@@ -788,9 +788,16 @@ export class MartsPipeline {
     };
     const resets = [...collected.truncates, ...collected.snapshots.filter((s) => this.isNewSnapshot(s))];
     const db = config.clickhouse.database;
-    await this.retry("recording intent", () =>
-      recordIntent(clickhouse, db, range, { commitTs: state.completeTo }),
-    );
+    // A chunk without rows or resets (heartbeats, tombstones, dead letters only) writes nothing to the
+    // marts, so it needs no intent: redone as another range after a crash, it changes nothing either.
+    // Skipping it saves one of its two one-row inserts (each a part) — heartbeat chunks come twice a
+    // second.
+    const hasWork = Object.keys(collected.rows).length > 0 || resets.length > 0;
+    if (hasWork) {
+      await this.retry("recording intent", () =>
+        recordIntent(clickhouse, db, range, { commitTs: state.completeTo }),
+      );
+    }
     // The fence: checked after the intent is recorded. A member that claimed the partition before
     // this check makes it fail; one that claims it later reads this intent and redoes exactly this
     // chunk (the same dedup token). The embedded engine's members all live in this process: their
@@ -809,8 +816,7 @@ export class MartsPipeline {
         touched,
       });
     }
-    // A chunk without rows or resets (heartbeats, tombstones) has nothing to repair.
-    const hasWork = Object.keys(collected.rows).length > 0 || resets.length > 0;
+    // A chunk without rows or resets has nothing to repair.
     const repaired = redoOf !== undefined && hasWork && (await this.writerDied(state, redoOf));
     if (repaired) {
       const summary = await this.retry("repairing chunk", () =>
