@@ -15,6 +15,7 @@ import { repoRoot } from "../scripts/config.js";
 import { rowCount } from "../scripts/generate/index.js";
 import { loadStackConfig } from "../scripts/stack/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
+import { parseExposition, sampleValue, type Sample } from "../test/harness/prometheus-text.js";
 import { spawnStart } from "./api-scale.js";
 import { allInOneEnv, FRESHNESS_NAME, positiveOption } from "./config.js";
 import { procCpuS, procStatusMiB } from "./process-usage.js";
@@ -84,6 +85,59 @@ async function consumerHealth(): Promise<ConsumerHealth | null> {
     .then((r) => r.json() as Promise<{ checks?: { consumers?: ConsumerHealth } }>)
     .catch(() => null);
   return body?.checks?.consumers ?? null;
+}
+
+/** The all-in-one process's Prometheus samples (GET /metrics; no token is set for it); [] if refused. */
+async function scrapeMetrics(): Promise<Sample[]> {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => (r.ok ? r.text() : ""))
+    .catch(() => "");
+  return text ? parseExposition(text) : [];
+}
+
+/** Count and mean seconds of one histogram's series between two scrapes, per value of `label`. */
+function histogramMeans(
+  before: readonly Sample[],
+  after: readonly Sample[],
+  name: string,
+  label: string,
+): Record<string, { count: number; meanMs: number }> {
+  const means: Record<string, { count: number; meanMs: number }> = {};
+  for (const s of after.filter((x) => x.name === `${name}_count`)) {
+    const key = s.labels[label] as string;
+    const count = s.value - (sampleValue(before, `${name}_count`, { [label]: key }) ?? 0);
+    if (count <= 0) continue;
+    const sum =
+      (sampleValue(after, `${name}_sum`, { [label]: key }) ?? 0) -
+      (sampleValue(before, `${name}_sum`, { [label]: key }) ?? 0);
+    means[key] = { count, meanMs: Math.round((sum / count) * 1000) };
+  }
+  return means;
+}
+
+/**
+ * Where a change's time in the consumer goes over the probe window, from the process's histograms:
+ * per topic the chunks applied with their mean wait and apply time, per step (intent, inserts,
+ * applied, ...) the count and mean time (`bionicpro_consumer_step_duration_seconds`, absent before
+ * 86c4674).
+ */
+function consumerBreakdown(before: readonly Sample[], after: readonly Sample[]): ConsumerBreakdown {
+  const wait = histogramMeans(before, after, "bionicpro_consumer_chunk_wait_seconds", "topic");
+  const apply = histogramMeans(before, after, "bionicpro_consumer_chunk_apply_duration_seconds", "topic");
+  return {
+    topics: Object.fromEntries(
+      Object.entries(apply).map(([topic, a]) => [
+        topic,
+        { chunks: a.count, waitMeanMs: wait[topic]?.meanMs ?? Number.NaN, applyMeanMs: a.meanMs },
+      ]),
+    ),
+    steps: histogramMeans(before, after, "bionicpro_consumer_step_duration_seconds", "operation"),
+  };
+}
+
+interface ConsumerBreakdown {
+  topics: Record<string, { chunks: number; waitMeanMs: number; applyMeanMs: number }>;
+  steps: Record<string, { count: number; meanMs: number }>;
 }
 
 /** Resets the process's peak RSS to its current RSS (proc(5) clear_refs "5"); false if refused. */
@@ -279,6 +333,8 @@ interface RateResult {
   /** The host's 1-minute load average when the stream started and when it stopped. */
   load: [number, number];
   drainS: number;
+  /** The consumer's chunks and steps over the probe window (consumerBreakdown). */
+  consumer: ConsumerBreakdown;
   samples: number[];
 }
 
@@ -304,6 +360,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
   try {
     await sleep(warmupS * 1000);
     const windowRecords0 = (await consumerHealth())?.records ?? 0;
+    const metrics0 = await scrapeMetrics();
     const windowStarted = Date.now();
     const windowEnd = windowStarted + seconds * 1000;
     const [sub] = await crmQuery<{ subscription_id: number }>(
@@ -370,6 +427,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     }
     const windowS = (Date.now() - windowStarted) / 1000;
     const endHealth = await consumerHealth();
+    const consumer = consumerBreakdown(metrics0, await scrapeMetrics());
     const appliedPerS = ((endHealth?.records ?? 0) - windowRecords0) / windowS;
     await poller;
     if (failure) throw failure;
@@ -401,6 +459,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
       streamS,
       load: [loadAtStart, loadAtEnd],
       drainS: drained.seconds,
+      consumer,
       samples,
     };
     log(
@@ -465,6 +524,22 @@ const file = appendResults("freshness", "Freshness through the reports API", `Ru
     (r) =>
       `| ${r.rate}/s | ${r.appliedPerS.toFixed(0)} | ${r.lagAtEnd ?? "?"} | ${r.drainS.toFixed(0)} s | ${r.peakRssMiB} | ${r.cpuS.toFixed(0)} s in ${r.streamS.toFixed(0)} s (${r.cpuPerMillion.toFixed(0)}) | ${r.load.map((l) => l.toFixed(1)).join(" -> ")} |`,
   ),
+  "",
+  "Where the consumer's time went over the probe window (the process's histograms: chunks, mean wait before a chunk starts and mean apply time per topic; count and mean time per step of a chunk):",
+  "",
+  ...results.map((r) => {
+    const topics = Object.entries(r.consumer.topics)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([t, v]) =>
+          `${t.split(".").slice(-1)[0]} ${v.chunks} chunks, wait ${v.waitMeanMs} / apply ${v.applyMeanMs} ms`,
+      )
+      .join("; ");
+    const steps = Object.entries(r.consumer.steps)
+      .map(([op, v]) => `${op} ${v.count}× ${v.meanMs} ms`)
+      .join("; ");
+    return `- ${r.rate}/s: ${topics}. Steps: ${steps || "(not measured by this build)"}`;
+  }),
   ...results
     .filter((r) => r.wentBack > 0)
     .map((r) => `- ${r.rate}/s: ${r.wentBack} polls showed a lower total than one before`),
