@@ -97,12 +97,10 @@ export function freshnessAt(
 }
 
 /**
- * A marker of the current consumer group's progress on data chunks (heartbeat topics excluded) that
+ * A marker of the current consumer group's applied data chunks (heartbeat topics excluded) that
  * changes whenever one more is recorded applied: what the live stream polls in server mode, where
- * the consumers run in other processes and cannot tell it which users they touched. Every status
- * counts: a chunk recorded applied together with the next chunk's intent leaves only the intent row
- * (sink/pipeline-state.ts recordAppliedAndIntent). (An intent alone, or a background merge of the
- * progress table, may change it too: one spurious refresh.)
+ * the consumers run in other processes and cannot tell it which users they touched. (A background
+ * merge of the progress table may change it too: one spurious refresh.)
  */
 export async function readAppliedMarker(client: ClickHouseClient, database: string): Promise<string> {
   const db = assertDatabaseName(database);
@@ -111,7 +109,7 @@ export async function readAppliedMarker(client: ClickHouseClient, database: stri
       WITH (SELECT argMax(consumer_group, claimed_at) FROM ${db}.partition_claims) AS current_group
       SELECT toString(count()) AS n, toString(sum(last_offset)) AS offsets, toString(max(updated_at)) AS last
       FROM ${db}.partition_progress
-      WHERE consumer_group = current_group
+      WHERE consumer_group = current_group AND status = 'applied'
         AND splitByChar('.', topic)[-1] != 'debezium_heartbeat'`,
     format: "JSONEachRow",
   });

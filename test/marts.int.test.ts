@@ -26,7 +26,6 @@ import {
   readHeartbeatHorizons,
   readProgress,
   recordApplied,
-  recordAppliedAndIntent,
   recordCompleteness,
   recordIntent,
 } from "../consumers/src/sink/pipeline-state.js";
@@ -784,21 +783,6 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     await recordIntent(ch, database, chunk(10n, 19n));
     expect(await readProgress(ch, database, group)).toEqual([
       { ...chunk(10n, 19n), ...before, status: "intent" },
-    ]);
-    // Applied and the next chunk's intent in one insert: the intent stands, with the applied commit.
-    const later = { commitTs: "2024-03-01 10:00:01.500" };
-    await recordAppliedAndIntent(ch, database, chunk(10n, 19n), chunk(23n, 30n), later);
-    expect(await readProgress(ch, database, group)).toEqual([
-      { ...chunk(23n, 30n), ...later, status: "intent" },
-    ]);
-    await expect(
-      recordAppliedAndIntent(ch, database, chunk(23n, 30n), chunk(30n, 40n), later),
-    ).rejects.toThrow("the next chunk 30-40 does not follow 23-30 under the same claim");
-    await expect(
-      recordAppliedAndIntent(ch, database, chunk(23n, 30n), { ...chunk(31n, 40n), claimEpoch: 2n }, later),
-    ).rejects.toThrow("does not follow 23-30 under the same claim");
-    expect(await readProgress(ch, database, group)).toEqual([
-      { ...chunk(23n, 30n), ...later, status: "intent" },
     ]);
   });
 

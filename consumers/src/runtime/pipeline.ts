@@ -36,7 +36,6 @@ import {
   readHeartbeatHorizons,
   readProgress,
   recordApplied,
-  recordAppliedAndIntent,
   recordCompleteness,
   recordIntent,
   type Claim,
@@ -625,11 +624,7 @@ export class MartsPipeline {
     }
   }
 
-  /**
-   * Applies the next chunk of a partition if one is ready, and the chunks after it that are ready by
-   * the time it is recorded applied (applyChunk records their intent with that); true when it
-   * applied one.
-   */
+  /** Applies the next chunk of a partition if one is ready; true when it applied one. */
   private async flushReady(state: PartitionState): Promise<boolean> {
     while (this.hold && !this.abort.signal.aborted) await this.hold.promise;
     if (this.abort.signal.aborted || this.reloadNeeded || state.fenced) return false;
@@ -641,61 +636,34 @@ export class MartsPipeline {
       forcedLast: state.forcedLast,
     });
     if (size === 0) return false;
-    // Registered before the first await: holdWrites sees every chunk past the hold check, and the
-    // chunks whose intent a run records stay in it until they are applied.
-    const run = this.applyRun(state, size);
-    this.applying.add(run);
-    return await run.finally(() => this.applying.delete(run));
-  }
-
-  /** Applies `size` records of the partition, then each next chunk whose intent was recorded meanwhile. */
-  private async applyRun(state: PartitionState, size: number): Promise<boolean> {
-    let intentRecorded = false;
-    for (;;) {
-      const chunk = state.records.slice(0, size);
-      // The chunk is exactly an open intent's range when one is being redone (nextChunkSize).
-      const redoOf = state.forcedLast !== undefined ? state.intentClaim : undefined;
-      const outcome = await this.applyChunk(state, chunk, redoOf, intentRecorded);
-      if (outcome === false) {
-        // Another member claimed this partition since this member's claim: it owns it now (this
-        // member is about to be told of the rebalance). Drop what is buffered and leave the partition
-        // alone until the next join.
-        state.fenced = true;
-        state.fencedAt = Date.now();
-        state.records = [];
-        this.deps.log(
-          `${state.topic}:${state.partition} was claimed by another member; dropped the chunk ` +
-            `${chunk[0]?.offset}-${chunk[chunk.length - 1]?.offset} unapplied (its new owner applies it)`,
-          "warn",
-        );
-        return false;
-      }
-      state.records = state.records.slice(size);
-      const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
-      state.nextOffset = last + 1n;
-      state.forcedLast = undefined;
-      state.intentClaim = undefined;
-      await this.commit(state, last + 1n);
-      if (outcome.next === 0) return true;
-      size = outcome.next;
-      intentRecorded = true;
+    const chunk = state.records.slice(0, size);
+    // The chunk is exactly an open intent's range when one is being redone (nextChunkSize).
+    const redoOf = state.forcedLast !== undefined ? state.intentClaim : undefined;
+    // Registered before the first await: holdWrites sees every chunk past the hold check.
+    const applying = this.applyChunk(state, chunk, redoOf);
+    this.applying.add(applying);
+    const applied = await applying.finally(() => this.applying.delete(applying));
+    if (!applied) {
+      // Another member claimed this partition since this member's claim: it owns it now (this member
+      // is about to be told of the rebalance). Drop what is buffered and leave the partition alone
+      // until the next join.
+      state.fenced = true;
+      state.fencedAt = Date.now();
+      state.records = [];
+      this.deps.log(
+        `${state.topic}:${state.partition} was claimed by another member; dropped the chunk ` +
+          `${chunk[0]?.offset}-${chunk[chunk.length - 1]?.offset} unapplied (its new owner applies it)`,
+        "warn",
+      );
+      return false;
     }
-  }
-
-  /**
-   * How many records after the first `after` buffered ones form the partition's next chunk when it is
-   * ready now, 0 when none is or no chunk may start (stop, a hold, a rejoin, a lost claim).
-   */
-  private readyAfter(state: PartitionState, after: number): number {
-    if (this.abort.signal.aborted || this.hold || this.reloadNeeded || state.fenced) return 0;
-    if (state.records.length <= after) return 0;
-    return nextChunkSize(state.records.slice(after), {
-      maxRecords: this.deps.config.chunkMaxRecords,
-      quietMs: this.deps.config.chunkQuietMs,
-      maxWaitMs: this.deps.config.chunkMaxWaitMs,
-      now: Date.now(),
-      forcedLast: undefined,
-    });
+    state.records = state.records.slice(size);
+    const last = (chunk[chunk.length - 1] as BufferedRecord).offset;
+    state.nextOffset = last + 1n;
+    state.forcedLast = undefined;
+    state.intentClaim = undefined;
+    await this.commit(state, last + 1n);
+    return true;
   }
 
   private writer(state: PartitionState): ClickHouseClient {
@@ -793,8 +761,7 @@ export class MartsPipeline {
     state: PartitionState,
     chunk: BufferedRecord[],
     redoOf: bigint | undefined,
-    intentRecorded: boolean,
-  ): Promise<false | { next: number }> {
+  ): Promise<boolean> {
     const { config } = this.deps;
     const clickhouse = this.writer(state);
     const started = performance.now();
@@ -826,7 +793,7 @@ export class MartsPipeline {
     // Skipping it saves one of its two one-row inserts (each a part) — heartbeat chunks come twice a
     // second.
     const hasWork = Object.keys(collected.rows).length > 0 || resets.length > 0;
-    if (hasWork && !intentRecorded) {
+    if (hasWork) {
       await this.retry("recording intent", () =>
         recordIntent(clickhouse, db, range, { commitTs: state.completeTo }),
       );
@@ -885,24 +852,9 @@ export class MartsPipeline {
       commitTs !== null && (state.completeTo === null || commitTs > state.completeTo)
         ? commitTs
         : state.completeTo;
-    // The partition's next chunk, when it is ready already, gets its intent in the same insert as
-    // this chunk's applied row (recordAppliedAndIntent): one part instead of two, and the run goes on
-    // with it (applyRun). Under a steady stream chunks follow each other like this.
-    const next = this.readyAfter(state, chunk.length);
-    if (next > 0) {
-      const nextRange = {
-        ...range,
-        firstOffset: (state.records[chunk.length] as BufferedRecord).offset,
-        lastOffset: (state.records[chunk.length + next - 1] as BufferedRecord).offset,
-      };
-      await this.retry("recording applied and the next intent", () =>
-        recordAppliedAndIntent(clickhouse, db, range, nextRange, { commitTs: completeTo }),
-      );
-    } else {
-      await this.retry("recording applied", () =>
-        recordApplied(clickhouse, db, range, { commitTs: completeTo }),
-      );
-    }
+    await this.retry("recording applied", () =>
+      recordApplied(clickhouse, db, range, { commitTs: completeTo }),
+    );
     state.completeTo = completeTo;
     if (reemitted > 0) {
       this.deps.log(
@@ -941,7 +893,7 @@ export class MartsPipeline {
         appliedAt: this.stats.lastFlushAt,
       });
     }
-    return { next };
+    return true;
   }
 
   /** One marking round at a time; a failure is logged and the next round tries again. */

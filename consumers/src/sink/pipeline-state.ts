@@ -34,22 +34,6 @@ export interface Claim extends TopicPartition {
   member: string;
 }
 
-/** One partition_progress row of a chunk. */
-function progressRow(range: ChunkRange, status: PartitionProgress["status"], state: AppliedState) {
-  return {
-    consumer_group: range.group,
-    topic: range.topic,
-    partition: range.partition,
-    claim_epoch: range.claimEpoch.toString(),
-    first_offset: range.firstOffset.toString(),
-    last_offset: range.lastOffset.toString(),
-    status,
-    // Within a claim: later chunks win; within a chunk, applied wins over intent.
-    version: (range.lastOffset * 2n + (status === "applied" ? 1n : 0n)).toString(),
-    ...(state.commitTs ? { commit_ts: state.commitTs } : {}),
-  };
-}
-
 async function writeProgress(
   client: ClickHouseClient,
   db: string,
@@ -60,7 +44,20 @@ async function writeProgress(
   await insertJsonRows(
     client,
     `${assertDatabaseName(db)}.partition_progress`,
-    [progressRow(range, status, state)],
+    [
+      {
+        consumer_group: range.group,
+        topic: range.topic,
+        partition: range.partition,
+        claim_epoch: range.claimEpoch.toString(),
+        first_offset: range.firstOffset.toString(),
+        last_offset: range.lastOffset.toString(),
+        status,
+        // Within a claim: later chunks win; within a chunk, applied wins over intent.
+        version: (range.lastOffset * 2n + (status === "applied" ? 1n : 0n)).toString(),
+        ...(state.commitTs ? { commit_ts: state.commitTs } : {}),
+      },
+    ],
     "",
   );
 }
@@ -89,34 +86,6 @@ export function recordApplied(
   applied: AppliedState,
 ): Promise<void> {
   return writeProgress(client, database, range, "applied", applied);
-}
-
-/**
- * Steps 3 and 2 in one insert: the chunk `applied` is in ClickHouse and the partition's next chunk,
- * `next`, is about to be inserted. One part instead of two when chunks follow each other; the block
- * keeps only the intent (the table's ReplacingMergeTree collapses an inserted block like a merge,
- * `optimize_on_insert`), which carries the applied chunk's commit and means everything before
- * `next.firstOffset` is applied, as a later intent always does.
- */
-export async function recordAppliedAndIntent(
-  client: ClickHouseClient,
-  database: string,
-  applied: ChunkRange,
-  next: ChunkRange,
-  state: AppliedState,
-): Promise<void> {
-  // Offsets may skip (compaction, transaction markers): the next chunk starts after this one.
-  if (next.firstOffset <= applied.lastOffset || next.claimEpoch !== applied.claimEpoch) {
-    throw new Error(
-      `the next chunk ${next.firstOffset}-${next.lastOffset} does not follow ${applied.firstOffset}-${applied.lastOffset} under the same claim`,
-    );
-  }
-  await insertJsonRows(
-    client,
-    `${assertDatabaseName(database)}.partition_progress`,
-    [progressRow(applied, "applied", state), progressRow(next, "intent", state)],
-    "",
-  );
 }
 
 /**
