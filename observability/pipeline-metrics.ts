@@ -55,29 +55,29 @@ export class PipelineMetrics implements PipelineObserver {
       labelNames: ["operation"],
       registers,
     });
-    const chunkSeconds = (name: string, help: string) =>
-      new Histogram({
+    const seconds = <L extends string>(name: string, help: string, label: L) =>
+      new Histogram<L>({
         name: `${METRIC_PREFIX}${name}`,
         help,
-        labelNames: ["topic"],
+        labelNames: [label],
         buckets: CHUNK_SECONDS_BUCKETS,
         registers,
       });
-    this.applySeconds = chunkSeconds(
+    this.applySeconds = seconds(
       "consumer_chunk_apply_duration_seconds",
       "From decoding a chunk to recording it applied in ClickHouse, per source topic",
+      "topic",
     );
-    this.waitSeconds = chunkSeconds(
+    this.waitSeconds = seconds(
       "consumer_chunk_wait_seconds",
       "From a chunk's first record being fetched to the chunk starting (buffering, then the partition's chunk before it), per source topic",
+      "topic",
     );
-    this.stepSeconds = new Histogram({
-      name: `${METRIC_PREFIX}consumer_step_duration_seconds`,
-      help: "Steps of the consumers (recording intent, inserting chunk, recording applied, decoding, ...), retries included, per operation",
-      labelNames: ["operation"],
-      buckets: CHUNK_SECONDS_BUCKETS,
-      registers,
-    });
+    this.stepSeconds = seconds(
+      "consumer_step_duration_seconds",
+      "Steps of the consumers (recording intent, inserting chunk, recording applied, decoding, ...), retries included, per operation",
+      "operation",
+    );
     new Gauge({
       name: `${METRIC_PREFIX}consumer_running`,
       help: "1 while the consumer pipeline runs, 0 after it stopped on a fatal error",

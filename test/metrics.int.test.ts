@@ -8,7 +8,7 @@ import { startApi, type RunningApi } from "../api/start.js";
 import { createClickHouseClient } from "../clickhouse/client.js";
 import { connectorStatus } from "../connectors/apply.js";
 import { connectorName, slotNameFor } from "../connectors/render.js";
-import { dataTopics, sourceTopics } from "../consumers/src/runtime/pipeline.js";
+import { dataTopics, isHeartbeatTopic, sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { createMetricsRegistry } from "../observability/registry.js";
 import { repoRoot } from "../scripts/config.js";
 import {
@@ -196,7 +196,7 @@ describe("GET /metrics", () => {
   it("a heartbeat chunk records no intent, only applied: one one-row insert, not two", async () => {
     const { run, config } = ctx;
     await waitForDrain(run, config.group, { pipelines: [marts] });
-    const heartbeats = sourceTopics(run.topicPrefix).filter((t) => !dataTopics(run.topicPrefix).includes(t));
+    const heartbeats = sourceTopics(run.topicPrefix).filter(isHeartbeatTopic);
     expect(heartbeats).toHaveLength(2);
     const chunks = (samples: Sample[], topics: readonly string[]) =>
       topics.reduce(

@@ -956,7 +956,6 @@ export class MartsPipeline {
   /** Retries transient failures with backoff until CONSUMER_RETRY_MAX_MS or stop(), logging some attempts. */
   private retry<T>(what: string, work: () => Promise<T>): Promise<T> {
     const step = { what, since: Date.now() };
-    const started = performance.now();
     this.steps.add(step);
     return retryTransient(what, work, {
       maxMs: this.deps.config.retryMaxMs,
@@ -972,7 +971,7 @@ export class MartsPipeline {
       },
     }).finally(() => {
       this.steps.delete(step);
-      this.deps.observer?.stepDone(what, (performance.now() - started) / 1000);
+      this.deps.observer?.stepDone(what, (Date.now() - step.since) / 1000);
     });
   }
 
