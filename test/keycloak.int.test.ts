@@ -205,6 +205,7 @@ describe("Keycloak realm bionicpro", () => {
   it("reports-bff logs a user in with code + PKCE + secret and refreshes the tokens", async () => {
     const { username, password } = DEMO_USERS.owner2;
     const { code, pkce } = await authorizationCode(keycloak.clients.bff, redirectUri, username, password);
+    const sent = Math.floor(Date.now() / 1000);
     const exchanged = await tokenRequest({
       grant_type: "authorization_code",
       client_id: keycloak.clients.bff,
@@ -213,11 +214,16 @@ describe("Keycloak realm bionicpro", () => {
       code_verifier: pkce.verifier,
       redirect_uri: redirectUri,
     });
+    const answered = Math.floor(Date.now() / 1000);
     expect(exchanged.status).toBe(200);
     const tokens = exchanged.body as unknown as TokenResponse;
-    expect(tokens.expires_in).toBe(300);
     expect(tokens.refresh_token).toEqual(expect.any(String));
     const first = (await verify(tokens.access_token)) as unknown as { payload: AccessToken };
+    // The token lives 300 s; expires_in is its exp less Keycloak's clock when it answers, which can
+    // be a second past the iat (a CI run saw 299), so it is checked against the request's own window.
+    expect(first.payload.exp - first.payload.iat).toBe(300);
+    expect(tokens.expires_in).toBeLessThanOrEqual(first.payload.exp - sent);
+    expect(tokens.expires_in).toBeGreaterThanOrEqual(first.payload.exp - answered);
     expect(first.payload).toMatchObject({
       azp: "reports-bff",
       aud: "reports-api",
