@@ -10,8 +10,17 @@ import {
   onlyProsthetics,
   onlyUsers,
   queryProstheticMonthlyMetrics,
+  queryUserDailyReports,
   queryUserMonthlyMetrics,
 } from "../clickhouse/marts/index.js";
+import {
+  batterySpan,
+  detectEngineFeatures,
+  eventSpan,
+  PLAIN_SQL,
+} from "../clickhouse/marts/device-history.js";
+import { selectedDevicesQuery, selectionParams } from "../clickhouse/marts/filters.js";
+import { addDays, addMonths, dayRangeParams } from "../clickhouse/marts/range.js";
 import { loadMigrations, migrate, migrationsDir } from "../clickhouse/migrate.js";
 import type { ChangeEnvelope, SourceRow } from "../consumers/src/envelope.js";
 import { buildEnvelope } from "../consumers/src/mapping/debezium-envelope.js";
@@ -192,6 +201,7 @@ async function seedSources(rec: ChangeRecorder) {
   for (const [id, user, chip, type] of [
     [1, 1, "CHIP-1", "left_arm"],
     [2, 2, "CHIP-2", "right_leg"],
+    [3, 2, "CHIP-3", "right_arm"],
   ] as const) {
     await rec.insert("crm_db", "crm_prosthetics", {
       prosthetic_id: id,
@@ -287,6 +297,14 @@ async function seedSources(rec: ChangeRecorder) {
   await event(23, 2, "power_off", "2024-01-11T00:00:00Z");
   await event(24, 2, "power_on", "2024-01-20T04:00:00Z");
   await event(25, 2, "power_off", "2024-02-20T05:00:00Z");
+  // Prosthesis 3 across the start of April, with power events in the week before it (a single
+  // April read starts its history there): a session into March 26, an outage and a session into April.
+  await event(40, 3, "power_on", "2024-03-24T08:00:00Z");
+  await event(41, 3, "power_on", "2024-03-26T08:00:00Z");
+  await event(42, 3, "power_off", "2024-03-26T09:00:00Z");
+  await event(43, 3, "critical_fault", "2024-03-31T20:00:00Z", "critical");
+  await event(44, 3, "power_on", "2024-04-01T02:00:00Z");
+  await event(45, 3, "power_off", "2024-04-02T11:00:00Z");
 
   // Battery: discharge inside and outside sessions, charging up from below 50 % (cycles).
   const metric = (
@@ -317,6 +335,12 @@ async function seedSources(rec: ChangeRecorder) {
   await metric(10, 1, "2024-03-02T00:30:00Z", 10, -5, false);
   await metric(11, 2, "2024-01-10T08:30:00Z", 70, -60.6, false);
   await metric(12, 2, "2024-01-12T08:30:00Z", 20, -10.1, false);
+  // Prosthesis 3: low in March, charged full on 2 April (a cycle); the full sample of 28 March
+  // in between is deleted below, so the cycle looks back past the week before April.
+  await metric(20, 3, "2024-03-20T10:00:00Z", 30, -50, false);
+  await metric(21, 3, "2024-03-28T10:00:00Z", 97, 0, false);
+  await metric(22, 3, "2024-04-02T10:00:00Z", 98, 150, true);
+  await metric(23, 3, "2024-04-02T09:00:00Z", 60, -80, false);
 
   // Raw movement samples across an hour, a day and a month boundary; one chip unknown to CRM.
   const sample = (id: number, chip: string, at: string, rt: number, battery: number, error: number) =>
@@ -397,6 +421,7 @@ async function changeSources(rec: ChangeRecorder) {
   );
   await rec.update("telemetry_db", "battery_metrics", { metric_id: 9 }, { current_ma: -95.5 });
   await rec.delete("telemetry_db", "battery_metrics", { metric_id: 10 });
+  await rec.delete("telemetry_db", "battery_metrics", { metric_id: 21 });
   await rec.update("telemetry_db", "raw_telemetry", { sample_id: 4 }, { error_code: 5 });
   await rec.delete("telemetry_db", "raw_telemetry", { sample_id: 6 });
 }
@@ -508,6 +533,104 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
     ]);
   });
 
+  it("a single month or day reads its devices' history from the events that bound it: the whole range's figures", async () => {
+    // The whole range reads every event (nothing lies before it): reconciled with the oracle above.
+    // A single month or day reads each device's history only from the last power_off and power_on
+    // before it (eventSpan), and its battery samples from the last low or full one (batterySpan);
+    // every such read must give the whole range's rows for its period, with plain SQL and with
+    // materialized CTEs (whose scalar subqueries the engine evaluates before any CTE is filled).
+    const spans = async (user: number, period: { firstDay: string; lastDay: string }) => {
+      const selection = onlyUsers([user]);
+      const result = await ch.query({
+        query: `WITH devices AS (${selectedDevicesQuery(database, selection)})
+          SELECT toString(e.lower) AS events_from, toString(e.upper) AS events_to, toString(b.lower) AS battery_from
+          FROM (${eventSpan(database, "devices")}) AS e CROSS JOIN (${batterySpan(database, "devices")}) AS b`,
+        query_params: { ...dayRangeParams(period), ...selectionParams(selection) },
+        format: "JSONEachRow",
+      });
+      return result.json();
+    };
+    const always = { from: "1970-01-01 00:00:00.000000", to: "2299-12-31 23:59:59.000000" };
+    // Prosthesis 1 was switched on and off on 3 February, and charged full on 1 February; after 31
+    // January it was off on 1 February and on again on the 3rd. Prosthesis 3's April starts from 26 March; its battery history is read
+    // whole: the deleted full sample of 28 March bounds nothing.
+    expect(await spans(1, { firstDay: "2024-02-04", lastDay: "2024-02-04" })).toEqual([
+      {
+        events_from: "2024-02-03 10:45:30.000000",
+        events_to: always.to,
+        battery_from: "2024-02-01 06:00:00.000000",
+      },
+    ]);
+    expect(await spans(1, { firstDay: "2024-01-31", lastDay: "2024-01-31" })).toEqual([
+      { events_from: always.from, events_to: "2024-02-03 10:45:30.000000", battery_from: always.from },
+    ]);
+    expect(await spans(2, { firstDay: "2024-04-01", lastDay: "2024-04-30" })).toEqual([
+      { events_from: "2024-03-26 08:00:00.000000", events_to: always.to, battery_from: always.from },
+    ]);
+    const users = onlyUsers([1, 2, 3]);
+    for (const features of [PLAIN_SQL, await detectEngineFeatures(ch)]) {
+      const months = await queryProstheticMonthlyMetrics(ch, database, range, users, features);
+      const days = await queryUserDailyReports(ch, database, range, users, features);
+      expect(months.map((r) => `${r.user_id} ${r.prosthetic_id} ${r.report_date}`)).toEqual([
+        "1 1 2024-01-01",
+        "1 1 2024-02-01",
+        "1 1 2024-03-01",
+        "2 3 2024-03-01",
+        "2 3 2024-04-01",
+        "3 2 2024-01-01",
+        "3 2 2024-02-01",
+      ]);
+      // April of prosthesis 3: the session from 1 April 02:00 to 2 April 11:00 (33 h) with a
+      // discharge sample in it, the outage from 31 March 20:00 to 1 April 02:00 (120 min in April),
+      // and a charge cycle whose low sample is of 20 March.
+      expect(months.find((r) => r.prosthetic_id === 3 && r.report_date === "2024-04-01")).toMatchObject({
+        total_active_hours: 33,
+        downtime_minutes: 120,
+        charge_cycles: 1,
+        avg_discharge_rate_active: 80,
+      });
+      expect(days.filter((d) => d.usage_hours > 0).map((d) => `${d.user_id} ${d.report_date}`)).toEqual([
+        "1 2024-01-31",
+        "1 2024-02-01",
+        "1 2024-02-03",
+        "1 2024-02-29",
+        "1 2024-03-01",
+        "2 2024-03-24",
+        "2 2024-03-25",
+        "2 2024-03-26",
+        "2 2024-04-01",
+        "2 2024-04-02",
+        "3 2024-01-10",
+        "3 2024-02-20",
+      ]);
+      for (let month = range.from; month <= range.to; month = addMonths(month, 1)) {
+        expect(
+          await queryProstheticMonthlyMetrics(ch, database, { from: month, to: month }, users, features),
+          `${month}, materialized CTEs ${features.materializedCte}`,
+        ).toEqual(months.filter((r) => r.report_date === `${month}-01`));
+      }
+      // The days around every event, and a few with none.
+      const around = [
+        "2024-01-09",
+        "2024-01-30",
+        "2024-02-09",
+        "2024-02-19",
+        "2024-02-28",
+        "2024-03-09",
+        "2024-03-23",
+        "2024-03-31",
+      ];
+      for (const first of around) {
+        for (let day = first, n = 0; n < 5; day = addDays(day, 1), n += 1) {
+          expect(
+            await queryUserDailyReports(ch, database, { firstDay: day, lastDay: day }, users, features),
+            `${day}, materialized CTEs ${features.materializedCte}`,
+          ).toEqual(days.filter((r) => r.report_date === day));
+        }
+      }
+    }
+  });
+
   it("ML views read the current data and expose no personal columns", async () => {
     const columns = await ch.query({
       query: `SELECT table, name FROM system.columns WHERE database = {db:String} AND table LIKE 'ml\\_%'`,
@@ -534,12 +657,12 @@ describe("marts vs oracle (embedded ClickHouse, real PostgreSQL)", () => {
       });
       return Number((await result.json<{ n: number | string }>())[0]?.n);
     };
-    // 6 payments, one deleted; 5 subscriptions, one deleted; 18 events, one deleted.
+    // 6 payments, one deleted; 5 subscriptions, one deleted; 24 events, one deleted.
     expect([
       await count("ml_payments"),
       await count("ml_subscriptions"),
       await count("ml_telemetry_events"),
-    ]).toEqual([5, 4, 17]);
+    ]).toEqual([5, 4, 23]);
   });
 
   it("reconciles over the default range (first data month to the current month)", async () => {

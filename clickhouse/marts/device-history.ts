@@ -2,8 +2,9 @@
  * Order-dependent device metrics, computed at query time from the net rows of the signed change
  * tables (docs/metrics.md §3): power sessions, outages, active/idle discharge and charge cycles.
  * Every `source` argument is a table expression: a CTE name or a parenthesised subquery.
- * Each device's whole history is read (ORDER BY prosthetic_id makes that a range scan) because
- * the state at a month's start depends on earlier events.
+ * The state at a range's start depends on earlier events, but only back to the last event that
+ * closes every interval open before it: a read takes each device's history from there (eventSpan,
+ * batterySpan), and the whole history only when no such event lies within `SPAN_WINDOW_DAYS`.
  */
 
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -20,6 +21,7 @@ export interface EngineFeatures {
    * user's month, median over users 95-104 of bench:api's ~10k-user data set, interleaved: device
    * figures 209 ms plain, 124 ms with the three history CTEs, 123 ms with devices too; daily
    * reports 113 / 88 / 79 ms (bench:freshness' scale-1 data set: 0.51-0.68 s -> 0.27-0.30 s).
+   * The devices stay a plain CTE since the reads start their history at a span (eventSpan).
    */
   materializedCte: boolean;
 }
@@ -60,21 +62,122 @@ export const cte = (name: string, body: string, features: EngineFeatures): strin
 export const featureSettings = (features: EngineFeatures): string =>
   features.materializedCte ? "\n    SETTINGS enable_materialized_cte = 1" : "";
 
-/** Net telemetry events of the selected devices: rows whose signed versions sum to > 0. */
-export function netEvents(db: string, devices: string): string {
-  return `SELECT prosthetic_id, event_id, event_type, severity, event_timestamp
+/** How many days before {from} (and after {to_end}) eventSpan and batterySpan look for a bound. */
+export const SPAN_WINDOW_DAYS = 7;
+
+const fromTs = "toDateTime64({from:Date}, 6, 'UTC')";
+const toEndTs = "toDateTime64({to_end:Date}, 6, 'UTC')";
+const beginningOfTime = "toDateTime64(0, 6, 'UTC')";
+const endOfTime = "toDateTime64('2299-12-31 23:59:59', 6, 'UTC')";
+
+const netEventKey = "prosthetic_id, event_id, event_type, severity, event_timestamp";
+const netBatteryKey = "prosthetic_id, metric_id, metric_timestamp, charge_level, current_ma, is_charging";
+/** The samples a charge cycle is counted over (chargeCyclesByMonth). */
+const lowOrHigh = "charge_level < 50 OR charge_level > 95";
+
+/**
+ * Net telemetry events of the selected devices: rows whose signed versions sum to > 0. With `span`
+ * (the name of an eventSpan CTE), only those from its lower to its upper bound.
+ */
+export function netEvents(db: string, devices: string, span?: string): string {
+  const within = span
+    ? `\n      AND event_timestamp >= ((SELECT (lower, upper) FROM ${span}) AS span_bounds).1 AND event_timestamp <= span_bounds.2`
+    : "";
+  return `SELECT ${netEventKey}
     FROM ${db}.telemetry_event_changes
-    WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})
-    GROUP BY prosthetic_id, event_id, event_type, severity, event_timestamp
+    WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})${within}
+    GROUP BY ${netEventKey}
     HAVING sum(sign) > 0`;
 }
 
-export function netBattery(db: string, devices: string): string {
-  return `SELECT prosthetic_id, metric_id, metric_timestamp, charge_level, current_ma, is_charging
+/**
+ * Net battery samples of the selected devices. With `span` (the name of a batterySpan CTE), only
+ * those from its lower bound to {to_end}.
+ */
+export function netBattery(db: string, devices: string, span?: string): string {
+  const within = span
+    ? `\n      AND metric_timestamp >= (SELECT lower FROM ${span}) AND metric_timestamp < ${toEndTs}`
+    : "";
+  return `SELECT ${netBatteryKey}
     FROM ${db}.battery_metric_changes
-    WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})
-    GROUP BY prosthetic_id, metric_id, metric_timestamp, charge_level, current_ma, is_charging
+    WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})${within}
+    GROUP BY ${netBatteryKey}
     HAVING sum(sign) > 0`;
+}
+
+/**
+ * One row (lower, upper): the event times from which to which the selected devices' net events give
+ * every power session and outage overlapping [{from}, {to_end}) as the whole history does.
+ *
+ * A session ends at the first power_off after its start, so a net power_off p before {from} closes
+ * every session that started before it, by p's time: they cannot overlap the range. The events from
+ * p on are a suffix of the ordered history; the sessions starting after p see the same predecessor
+ * and the same following events as in the whole history (the first event of a suffix loses its
+ * predecessor, which can only open a session ending by p). The same holds for outages with a
+ * power_on. After the range, a power_off q (a power_on for outages) at or after {to_end} closes
+ * every interval started before {to_end} by q's time, so later events change nothing. Any such
+ * events do; the last before and the first after, within SPAN_WINDOW_DAYS of the range, keep the
+ * read short. A device with none on a side reads its whole history on that side, and the bounds
+ * are the widest over the selected devices (each device's history from its own bound on would do;
+ * one span lets the primary key skip the rest). Discharge samples are matched to the latest session
+ * starting before them (ASOF): one that ended before {from} leaves a sample idle either way.
+ *
+ * netEvents reads the span with scalar subqueries, which the engine evaluates while it plans the
+ * query, before any MATERIALIZED CTE is filled: the span and the devices it reads must be plain CTEs
+ * (over a materialized `devices` the span sees no device and reads nothing).
+ */
+export function eventSpan(db: string, devices: string): string {
+  const near = `SELECT prosthetic_id, event_type, event_timestamp
+        FROM ${db}.telemetry_event_changes
+        WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})
+          AND event_type IN ('power_on', 'power_off')
+          AND ((event_timestamp >= ${fromTs} - toIntervalDay(${SPAN_WINDOW_DAYS}) AND event_timestamp < ${fromTs})
+            OR (event_timestamp >= ${toEndTs} AND event_timestamp < ${toEndTs} + toIntervalDay(${SPAN_WINDOW_DAYS})))
+        GROUP BY ${netEventKey}
+        HAVING sum(sign) > 0`;
+  const before = (type: string) => `event_type = '${type}' AND event_timestamp < ${fromTs}`;
+  const after = (type: string) => `event_type = '${type}' AND event_timestamp >= ${toEndTs}`;
+  return `SELECT
+      min(if(b.offs_before > 0 AND b.ons_before > 0, least(b.last_off, b.last_on), ${beginningOfTime})) AS lower,
+      max(if(b.offs_after > 0 AND b.ons_after > 0, greatest(b.first_off, b.first_on), ${endOfTime})) AS upper
+    FROM ${devices} AS d
+    LEFT JOIN
+    (
+      SELECT prosthetic_id,
+        countIf(${before("power_off")}) AS offs_before, maxIf(event_timestamp, ${before("power_off")}) AS last_off,
+        countIf(${before("power_on")}) AS ons_before, maxIf(event_timestamp, ${before("power_on")}) AS last_on,
+        countIf(${after("power_off")}) AS offs_after, minIf(event_timestamp, ${after("power_off")}) AS first_off,
+        countIf(${after("power_on")}) AS ons_after, minIf(event_timestamp, ${after("power_on")}) AS first_on
+      FROM (${near})
+      GROUP BY prosthetic_id
+    ) AS b ON b.prosthetic_id = d.prosthetic_id`;
+}
+
+/**
+ * One row (lower): the sample time from which the selected devices' net battery samples give every
+ * charge cycle in [{from}, {to_end}) as the whole history does: a low-or-high sample before {from}
+ * (the last within SPAN_WINDOW_DAYS) is the predecessor a cycle looks back to, and what came before
+ * it is not looked at. A device without one reads its whole history; the lowest bound of the
+ * selected devices serves all (see eventSpan). Discharge reads only samples in the range.
+ */
+export function batterySpan(db: string, devices: string): string {
+  return `SELECT min(if(b.samples > 0, b.last_sample, ${beginningOfTime})) AS lower
+    FROM ${devices} AS d
+    LEFT JOIN
+    (
+      SELECT prosthetic_id, count() AS samples, max(metric_timestamp) AS last_sample
+      FROM
+      (
+        SELECT ${netBatteryKey}
+        FROM ${db}.battery_metric_changes
+        WHERE prosthetic_id IN (SELECT prosthetic_id FROM ${devices})
+          AND metric_timestamp >= ${fromTs} - toIntervalDay(${SPAN_WINDOW_DAYS}) AND metric_timestamp < ${fromTs}
+        GROUP BY ${netBatteryKey}
+        HAVING sum(sign) > 0
+      )
+      WHERE ${lowOrHigh}
+      GROUP BY prosthetic_id
+    ) AS b ON b.prosthetic_id = d.prosthetic_id`;
 }
 
 /**
@@ -150,7 +253,7 @@ export function chargeCyclesByMonth(batterySource: string): string {
         lagInFrame(is_high, 1, toUInt8(1)) OVER (PARTITION BY prosthetic_id ORDER BY metric_timestamp, metric_id
           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev_high
       FROM (SELECT prosthetic_id, metric_id, metric_timestamp, toUInt8(charge_level > 95) AS is_high
-            FROM ${batterySource} WHERE charge_level < 50 OR charge_level > 95)
+            FROM ${batterySource} WHERE ${lowOrHigh})
     )
     WHERE metric_timestamp >= toDateTime64({from:Date}, 6, 'UTC') AND metric_timestamp < toDateTime64({to_end:Date}, 6, 'UTC')
     GROUP BY prosthetic_id, bucket

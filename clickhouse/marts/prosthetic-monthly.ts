@@ -4,6 +4,8 @@ import {
   PLAIN_SQL,
   chargeCyclesByMonth,
   cte,
+  batterySpan,
+  eventSpan,
   featureSettings,
   dischargeByMonth,
   netBattery,
@@ -40,6 +42,29 @@ export interface ProstheticMonthlyRow {
   created_at: string | null;
 }
 
+/** The month mart's event counts of the selected devices (`devices`), per device and month. */
+const eventCounts = (db: string): string => `
+    SELECT prosthetic_id, month AS bucket,
+      sumMerge(events_count) AS events_count, sumMerge(power_on_count) AS power_on_count,
+      sumMerge(power_off_count) AS power_off_count, sumMerge(warning_count) AS warning_count,
+      sumMerge(error_count) AS error_count, sumMerge(critical_error_count) AS critical_error_count,
+      min(created_at) AS created_at, max(last_updated) AS last_updated
+    FROM ${db}.prosthetic_event_monthly
+    WHERE month >= {from:Date} AND month < {to_end:Date} AND prosthetic_id IN (SELECT prosthetic_id FROM devices)
+    GROUP BY prosthetic_id, bucket
+    HAVING events_count != 0`;
+
+/** The month mart's battery counts of the selected devices (`devices`), per device and month. */
+const batteryCounts = (db: string): string => `
+    SELECT prosthetic_id, month AS bucket,
+      sumMerge(metrics_count) AS metrics_count, sumMerge(charging_count) AS charging_count,
+      sumMerge(charging_ma_sum) AS charging_ma_sum,
+      min(created_at) AS created_at, max(last_updated) AS last_updated
+    FROM ${db}.prosthetic_battery_monthly
+    WHERE month >= {from:Date} AND month < {to_end:Date} AND prosthetic_id IN (SELECT prosthetic_id FROM devices)
+    GROUP BY prosthetic_id, bucket
+    HAVING metrics_count != 0`;
+
 export function prostheticMonthlySql(
   database: string,
   selection: DeviceSelection,
@@ -48,35 +73,18 @@ export function prostheticMonthlySql(
   const db = assertDatabaseName(database);
   return `
     WITH
-      ${cte("devices", selectedDevicesQuery(db, selection), features)},
-      ${cte("net_events", netEvents(db, "devices"), features)},
-      ${cte("net_battery", netBattery(db, "devices"), features)},
+      devices AS (${selectedDevicesQuery(db, selection)}),
+      event_span AS (${eventSpan(db, "devices")}),
+      battery_span AS (${batterySpan(db, "devices")}),
+      ${cte("net_events", netEvents(db, "devices", "event_span"), features)},
+      ${cte("net_battery", netBattery(db, "devices", "battery_span"), features)},
       ${cte("power_sessions", sessions("net_events"), features)},
-      active AS (${overlapByBucket("power_sessions", "month")}),
-      down AS (${overlapByBucket(`(${outages("net_events")})`, "month")}),
-      dis AS (${dischargeByMonth("net_battery", "power_sessions")}),
-      cyc AS (${chargeCyclesByMonth("net_battery")}),
-      ev AS (
-        SELECT prosthetic_id, month AS bucket,
-          sumMerge(events_count) AS events_count, sumMerge(power_on_count) AS power_on_count,
-          sumMerge(power_off_count) AS power_off_count, sumMerge(warning_count) AS warning_count,
-          sumMerge(error_count) AS error_count, sumMerge(critical_error_count) AS critical_error_count,
-          min(created_at) AS created_at, max(last_updated) AS last_updated
-        FROM ${db}.prosthetic_event_monthly
-        WHERE month >= {from:Date} AND month < {to_end:Date} AND prosthetic_id IN (SELECT prosthetic_id FROM devices)
-        GROUP BY prosthetic_id, bucket
-        HAVING events_count != 0
-      ),
-      bat AS (
-        SELECT prosthetic_id, month AS bucket,
-          sumMerge(metrics_count) AS metrics_count, sumMerge(charging_count) AS charging_count,
-          sumMerge(charging_ma_sum) AS charging_ma_sum,
-          min(created_at) AS created_at, max(last_updated) AS last_updated
-        FROM ${db}.prosthetic_battery_monthly
-        WHERE month >= {from:Date} AND month < {to_end:Date} AND prosthetic_id IN (SELECT prosthetic_id FROM devices)
-        GROUP BY prosthetic_id, bucket
-        HAVING metrics_count != 0
-      )
+      ${cte("active", overlapByBucket("power_sessions", "month"), features)},
+      ${cte("down", overlapByBucket(`(${outages("net_events")})`, "month"), features)},
+      ${cte("dis", dischargeByMonth("net_battery", "power_sessions"), features)},
+      ${cte("cyc", chargeCyclesByMonth("net_battery"), features)},
+      ${cte("ev", eventCounts(db), features)},
+      ${cte("bat", batteryCounts(db), features)}
     SELECT
       toString(k.bucket) AS report_date,
       k.prosthetic_id AS prosthetic_id,

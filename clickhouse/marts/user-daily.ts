@@ -3,6 +3,7 @@ import { assertDatabaseName } from "../sql.js";
 import {
   PLAIN_SQL,
   cte,
+  eventSpan,
   featureSettings,
   netEvents,
   overlapByBucket,
@@ -42,8 +43,9 @@ export function userDailySql(
   const db = assertDatabaseName(database);
   return `
     WITH
-      ${cte("devices", selectedDevicesQuery(db, selection), features)},
-      ${cte("net_events", netEvents(db, "devices"), features)},
+      devices AS (${selectedDevicesQuery(db, selection)}),
+      event_span AS (${eventSpan(db, "devices")}),
+      ${cte("net_events", netEvents(db, "devices", "event_span"), features)},
       mov AS (
         SELECT d.user_id AS user_id, toDate(h.hour) AS day,
           sum(h.movements_count) AS total_movements,
