@@ -255,13 +255,16 @@ export class ReportCache {
   /**
    * data_as_of as last read while that read started less than the maximum age ago; when a chunk was
    * written since, a new read starts in the background and the kept value is returned meanwhile
-   * (under ingest a chunk lands every few hundred ms, and the read costs 0.1–0.6 s then).
+   * (under ingest a chunk lands every few hundred ms, and the read costs 0.1–0.6 s then). One
+   * background read at a time: chunks landing while it runs start none (a read per chunk kept several
+   * in flight under ingest); the first request after it ends starts the next.
    */
   async freshness<T>(load: () => Promise<T>): Promise<T> {
     const now = (this.options.now ?? Date.now)();
     const kept = this.freshnessValue;
     if (kept && now - kept.at < this.options.freshnessMaxAgeMs) {
-      if (kept.epoch !== this.freshnessEpoch) this.readFreshness(load, now).catch(() => undefined);
+      if (kept.epoch !== this.freshnessEpoch && !this.freshnessLoad)
+        this.readFreshness(load, now).catch(() => undefined);
       return kept.value as T;
     }
     return this.readFreshness(load, now);

@@ -255,7 +255,7 @@ describe("ReportCache", () => {
     cache.invalidate(touch({ tables: [] }));
     const slow = deferred<number>();
     expect(await cache.freshness(() => slow.promise)).toBe(2);
-    expect(await cache.freshness(read)).toBe(2); // one background read per chunk
+    expect(await cache.freshness(read)).toBe(2); // one background read at a time
     expect(reads).toBe(2);
     slow.resolve(42);
     await vi.waitFor(async () => expect(await cache.freshness(read)).toBe(42));
@@ -275,5 +275,30 @@ describe("ReportCache", () => {
     await Promise.resolve();
     expect(await cache.freshness(read)).toBe(4);
     expect(reads).toBe(4);
+  });
+
+  it("runs one background read of data_as_of at a time however many chunks land meanwhile", async () => {
+    const cache = new ReportCache({ maxEntries: 10, freshnessMaxAgeMs: 60_000 });
+    let reads = 0;
+    let pending = deferred<number>();
+    const read = () => {
+      reads += 1;
+      return pending.promise;
+    };
+    const first = cache.freshness(read);
+    pending.resolve(1);
+    expect(await first).toBe(1);
+    // Under ingest a chunk lands every ~100 ms and a read takes longer than that: a read per chunk
+    // would keep several in flight, each costing the engine the same as the one before.
+    pending = deferred<number>();
+    for (let chunk = 0; chunk < 5; chunk += 1) {
+      cache.invalidate(touch({ tables: [] }));
+      expect(await cache.freshness(read)).toBe(1);
+    }
+    expect(reads).toBe(2);
+    pending.resolve(2);
+    await vi.waitFor(async () => expect(await cache.freshness(read)).toBe(2));
+    // Chunks landed while it ran: the first request after it starts the next one.
+    expect(reads).toBe(3);
   });
 });
