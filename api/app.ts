@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { registerFreshness } from "../observability/freshness-metrics.js";
 import { instrumentRequests } from "../observability/http-metrics.js";
+import { registerReportCache } from "../observability/report-cache-metrics.js";
 import { createMetricsRegistry } from "../observability/registry.js";
 import { registerAuthentication } from "./auth/plugin.js";
 import type { TokenVerifier } from "./auth/verifier.js";
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       for (const stop of stops) stop();
     });
     cache = kept;
+    if (metrics) registerReportCache(metrics, () => kept.stats);
   }
   const reports = new ReportService({ client, database, clock: deps.clock, cache });
   await app.register(reportRoutes, { reports });

@@ -8,6 +8,7 @@ import { scrapeAllowed, startMetricsServer } from "./exposition.js";
 import { registerFreshness } from "./freshness-metrics.js";
 import { instrumentRequests, routeLabel } from "./http-metrics.js";
 import { CHUNK_SECONDS_BUCKETS, PipelineMetrics } from "./pipeline-metrics.js";
+import { registerReportCache } from "./report-cache-metrics.js";
 import { createMetricsRegistry, shared, withTimeout } from "./registry.js";
 import { SLOT_LAG_SQL } from "./slot-lag.js";
 
@@ -254,6 +255,26 @@ describe("freshness", () => {
     expect(sampleValue(samples, "bionicpro_metrics_collector_errors_total", { collector: "freshness" })).toBe(
       1,
     );
+  });
+});
+
+describe("report cache", () => {
+  it("exports the cache's totals as they stand at each scrape", async () => {
+    const registry = new Registry();
+    const stats = { hits: 0, misses: 0, discarded: 0, freshnessReads: 0, entries: 0 };
+    registerReportCache(registry, () => stats);
+    const read = (samples: Awaited<ReturnType<typeof scrape>>) => [
+      sampleValue(samples, "bionicpro_report_cache_reads_total", { result: "hit" }),
+      sampleValue(samples, "bionicpro_report_cache_reads_total", { result: "miss" }),
+      sampleValue(samples, "bionicpro_report_cache_reads_total", { result: "discarded" }),
+      sampleValue(samples, "bionicpro_report_cache_freshness_reads_total"),
+      sampleValue(samples, "bionicpro_report_cache_entries"),
+    ];
+    Object.assign(stats, { hits: 7, misses: 3, discarded: 1, freshnessReads: 4, entries: 2 });
+    expect(read(await scrape(registry))).toEqual([7, 3, 1, 4, 2]);
+    expect(read(await scrape(registry))).toEqual([7, 3, 1, 4, 2]);
+    Object.assign(stats, { hits: 10, freshnessReads: 9, entries: 1 });
+    expect(read(await scrape(registry))).toEqual([10, 3, 1, 9, 1]);
   });
 });
 

@@ -9,6 +9,7 @@ import { createClickHouseClient } from "../clickhouse/client.js";
 import { connectorStatus } from "../connectors/apply.js";
 import { connectorName, slotNameFor } from "../connectors/render.js";
 import { dataTopics, isHeartbeatTopic, sourceTopics } from "../consumers/src/runtime/pipeline.js";
+import { DEMO_USERS } from "../keycloak/realm.js";
 import { createMetricsRegistry } from "../observability/registry.js";
 import { repoRoot } from "../scripts/config.js";
 import {
@@ -20,6 +21,7 @@ import {
   type PipelineRun,
   type TestPipeline,
 } from "./harness/pipeline.js";
+import { passwordGrant } from "./harness/keycloak.js";
 import { startPrometheus } from "./harness/prometheus.js";
 import { parseExposition, sampleSum, sampleValue, type Sample } from "./harness/prometheus-text.js";
 
@@ -223,6 +225,37 @@ describe("GET /metrics", () => {
     expect(steps(after, "recording applied") - steps(before, "recording applied")).toBe(
       chunks(after, heartbeats) - chunks(before, heartbeats),
     );
+  });
+
+  it("counts the report cache's reads: a month report's four reads miss once, then hit", async () => {
+    await waitForDrain(ctx.run, ctx.config.group, { pipelines: [marts] });
+    const { username, password } = DEMO_USERS.support1;
+    const token = await passwordGrant(username, password);
+    // A user and month no other test reads: whether the user exists, their devices, their billing
+    // and their devices' figures are four reads of the cache.
+    const report = async () =>
+      (
+        await fetch(`${api.url}/reports/user/2?month=2026-09`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status;
+    const reads = (samples: Sample[], result: string) =>
+      sampleValue(samples, "bionicpro_report_cache_reads_total", { result }) ?? 0;
+    const before = await scrape();
+    expect(await report()).toBe(200);
+    const first = await scrape();
+    expect(await report()).toBe(200);
+    const second = await scrape();
+    expect([
+      reads(first, "miss") - reads(before, "miss"),
+      reads(first, "hit") - reads(before, "hit"),
+    ]).toEqual([4, 0]);
+    expect([
+      reads(second, "miss") - reads(first, "miss"),
+      reads(second, "hit") - reads(first, "hit"),
+    ]).toEqual([0, 4]);
+    expect(sampleValue(second, "bionicpro_report_cache_entries")).toBeGreaterThanOrEqual(4);
+    expect(sampleValue(second, "bionicpro_report_cache_freshness_reads_total")).toBeGreaterThanOrEqual(1);
   });
 
   it("labels request durations with the route pattern, never the URL's ids", async () => {

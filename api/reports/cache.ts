@@ -19,6 +19,8 @@ export interface ReportCacheStats {
   misses: number;
   /** Reads whose result was not kept because a change of their user began or ended meanwhile. */
   discarded: number;
+  /** Reads of data_as_of started (ReportCache.freshness). */
+  freshnessReads: number;
   entries: number;
 }
 
@@ -90,7 +92,7 @@ export class ReportCache {
   /** The last data_as_of read: when its read started, and the chunk epoch it started in. */
   private freshnessValue: { value: unknown; at: number; epoch: number } | null = null;
   private freshnessLoad: { epoch: number; promise: Promise<unknown> } | null = null;
-  private counters = { hits: 0, misses: 0, discarded: 0 };
+  private counters = { hits: 0, misses: 0, discarded: 0, freshnessReads: 0 };
 
   constructor(
     private readonly options: { maxEntries: number; freshnessMaxAgeMs: number; now?: () => number },
@@ -274,6 +276,7 @@ export class ReportCache {
   private readFreshness<T>(load: () => Promise<T>, now: number): Promise<T> {
     const epoch = this.freshnessEpoch;
     if (this.freshnessLoad?.epoch === epoch) return this.freshnessLoad.promise as Promise<T>;
+    this.counters.freshnessReads += 1;
     const promise = load().then((value) => {
       if (!this.freshnessValue || this.freshnessValue.at <= now)
         this.freshnessValue = { value, at: now, epoch };

@@ -45,7 +45,7 @@ describe("ReportCache", () => {
     expect(await one.get()).toBe("a1");
     expect(await two.get()).toBe("b2");
     // Misses: two devices reads, a1, b1, b2; user 2's devices entry stays (a payment moves no device).
-    expect(cache.stats).toEqual({ hits: 2, misses: 5, discarded: 0, entries: 4 });
+    expect(cache.stats).toEqual({ hits: 2, misses: 5, discarded: 0, freshnessReads: 0, entries: 4 });
   });
 
   it("a change naming a registered prosthesis or chip reaches its owner; an unknown one reaches nobody", async () => {
@@ -300,5 +300,6 @@ describe("ReportCache", () => {
     await vi.waitFor(async () => expect(await cache.freshness(read)).toBe(2));
     // Chunks landed while it ran: the first request after it starts the next one.
     expect(reads).toBe(3);
+    expect(cache.stats.freshnessReads).toBe(3);
   });
 });
