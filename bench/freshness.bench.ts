@@ -132,12 +132,31 @@ function consumerBreakdown(before: readonly Sample[], after: readonly Sample[]):
       ]),
     ),
     steps: histogramMeans(before, after, "bionicpro_consumer_step_duration_seconds", "operation"),
+    reportCache: reportCacheReads(before, after),
   };
+}
+
+/** The report cache's reads over the window (null where the build has no such counters, before f8b49f5). */
+function reportCacheReads(
+  before: readonly Sample[],
+  after: readonly Sample[],
+): ConsumerBreakdown["reportCache"] {
+  const delta = (name: string, labels?: Record<string, string>) => {
+    const end = sampleValue(after, name, labels);
+    return end === undefined ? undefined : end - (sampleValue(before, name, labels) ?? 0);
+  };
+  const freshnessReads = delta("bionicpro_report_cache_freshness_reads_total");
+  const hits = delta("bionicpro_report_cache_reads_total", { result: "hit" });
+  const misses = delta("bionicpro_report_cache_reads_total", { result: "miss" });
+  if (freshnessReads === undefined || hits === undefined || misses === undefined) return null;
+  return { freshnessReads, hits, misses };
 }
 
 interface ConsumerBreakdown {
   topics: Record<string, { chunks: number; waitMeanMs: number; applyMeanMs: number }>;
   steps: Record<string, { count: number; meanMs: number }>;
+  /** The report cache over the window: data_as_of reads, and report reads answered or missed. */
+  reportCache: { freshnessReads: number; hits: number; misses: number } | null;
 }
 
 /** Resets the process's peak RSS to its current RSS (proc(5) clear_refs "5"); false if refused. */
@@ -525,7 +544,7 @@ const file = appendResults("freshness", "Freshness through the reports API", `Ru
       `| ${r.rate}/s | ${r.appliedPerS.toFixed(0)} | ${r.lagAtEnd ?? "?"} | ${r.drainS.toFixed(0)} s | ${r.peakRssMiB} | ${r.cpuS.toFixed(0)} s in ${r.streamS.toFixed(0)} s (${r.cpuPerMillion.toFixed(0)}) | ${r.load.map((l) => l.toFixed(1)).join(" -> ")} |`,
   ),
   "",
-  "Where the consumer's time went over the probe window (the process's histograms: chunks, mean wait before a chunk starts and mean apply time per topic; count and mean time per step of a chunk):",
+  "Where the consumer's time went over the probe window (the process's histograms: chunks, mean wait before a chunk starts and mean apply time per topic; count and mean time per step of a chunk), and what the report cache read meanwhile:",
   "",
   ...results.map((r) => {
     const topics = Object.entries(r.consumer.topics)
@@ -538,7 +557,11 @@ const file = appendResults("freshness", "Freshness through the reports API", `Ru
     const steps = Object.entries(r.consumer.steps)
       .map(([op, v]) => `${op} ${v.count}× ${v.meanMs} ms`)
       .join("; ");
-    return `- ${r.rate}/s: ${topics}. Steps: ${steps || "(not measured by this build)"}`;
+    const cache = r.consumer.reportCache;
+    const reads = cache
+      ? `${cache.freshnessReads} data_as_of reads, ${cache.misses} report reads missed, ${cache.hits} hit`
+      : "(not counted by this build)";
+    return `- ${r.rate}/s: ${topics}. Steps: ${steps || "(not measured by this build)"}. Report cache: ${reads}`;
   }),
   ...results
     .filter((r) => r.wentBack > 0)
