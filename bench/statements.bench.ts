@@ -13,6 +13,7 @@ import { queryUserDailyReports } from "../clickhouse/marts/user-daily.js";
 import { queryUserMonthlyMetrics } from "../clickhouse/marts/user-monthly.js";
 import { assertDatabaseName } from "../clickhouse/sql.js";
 import { repoRoot } from "../scripts/config.js";
+import { distribution } from "./freshness-probes.js";
 import { appendResults, machineLine, packageVersion, writeResultsJson } from "./results-file.js";
 
 /**
@@ -140,13 +141,12 @@ try {
       times.push(performance.now() - started);
     }
     const cpu = process.cpuUsage(cpu0);
-    times.sort((a, b) => a - b);
-    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] as number;
+    const { p50, p95 } = distribution(times);
     const row: Measured = {
       name: kind.name,
       what: kind.what,
-      p50Ms: Number(at(0.5).toFixed(1)),
-      p95Ms: Number(at(0.95).toFixed(1)),
+      p50Ms: Number(p50.toFixed(1)),
+      p95Ms: Number(p95.toFixed(1)),
       cpuMsPerStatement: Number(((cpu.user + cpu.system) / 1000 / rounds).toFixed(1)),
     };
     measured.push(row);

@@ -10,12 +10,7 @@ import { METRIC_PREFIX } from "./registry.js";
  * after chunks or waited for past its maximum age).
  */
 export function registerReportCache(registry: Registry, stats: () => ReportCacheStats): void {
-  const counted = { hit: 0, miss: 0, discarded: 0, freshness: 0 };
-  /** Adds to `counter` what the cache counted since the last scrape (the cache's totals only grow). */
-  const catchUp = (counter: Counter<string>, key: keyof typeof counted, total: number, labels = {}) => {
-    if (total > counted[key]) counter.inc(labels, total - counted[key]);
-    counted[key] = total;
-  };
+  // The cache keeps the totals (they only grow): each scrape sets them, nothing is counted twice.
   new Counter({
     name: `${METRIC_PREFIX}report_cache_reads_total`,
     help: "Report reads through the cache: hit (answered from it), miss (read from ClickHouse), discarded (a miss not kept: a change of its user began or ended meanwhile)",
@@ -23,9 +18,10 @@ export function registerReportCache(registry: Registry, stats: () => ReportCache
     registers: [registry],
     collect() {
       const s = stats();
-      catchUp(this, "hit", s.hits, { result: "hit" });
-      catchUp(this, "miss", s.misses, { result: "miss" });
-      catchUp(this, "discarded", s.discarded, { result: "discarded" });
+      this.reset();
+      this.inc({ result: "hit" }, s.hits);
+      this.inc({ result: "miss" }, s.misses);
+      this.inc({ result: "discarded" }, s.discarded);
     },
   });
   new Counter({
@@ -33,7 +29,8 @@ export function registerReportCache(registry: Registry, stats: () => ReportCache
     help: "Reads of data_as_of from ClickHouse by the report cache (one at a time in the background after chunks, or waited for past its maximum age)",
     registers: [registry],
     collect() {
-      catchUp(this, "freshness", stats().freshnessReads);
+      this.reset();
+      this.inc(stats().freshnessReads);
     },
   });
   new Gauge({
