@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -31,18 +31,24 @@ export class MigrationError extends Error {
 
 const fileName = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 
+/** The `.sql` files of `dir` in name order, with their text (the migrations, not yet checked). */
+export function migrationFiles(dir = migrationsDir): { file: string; sql: string }[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .map((file) => ({ file, sql: readFileSync(path.join(dir, file), "utf8") }));
+}
+
 /** Reads `NNN_name.sql` files in version order. */
 export async function loadMigrations(dir = migrationsDir): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".sql")).sort();
   const migrations: Migration[] = [];
-  for (const file of files) {
+  for (const { file, sql } of migrationFiles(dir)) {
     const match = fileName.exec(file);
     if (!match) throw new MigrationError("MIGRATION_BAD_FILE_NAME", `${file}: expected NNN_name.sql`);
     const version = Number(match[1]);
     if (migrations.some((m) => m.version === version)) {
       throw new MigrationError("MIGRATION_DUPLICATE_VERSION", `${file}: version ${version} appears twice`);
     }
-    const sql = await readFile(path.join(dir, file), "utf8");
     const checksum = createHash("sha256").update(sql).digest("hex");
     migrations.push({ version, name: match[2] ?? file, checksum, sql });
   }

@@ -1,6 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { migrationsDir } from "../migrate.js";
+import { migrationFiles } from "../migrate.js";
 import { splitStatements } from "../split-statements.js";
 import { assertDatabaseName } from "../sql.js";
 
@@ -78,11 +76,6 @@ let migrationsLineage: Lineage | undefined;
 
 /** The lineage of this project's migrations (clickhouse/migrations), read once. */
 export function lineage(): Lineage {
-  migrationsLineage ??= new Lineage(
-    readdirSync(migrationsDir)
-      .filter((f) => f.endsWith(".sql"))
-      .sort()
-      .map((f) => readFileSync(path.join(migrationsDir, f), "utf8")),
-  );
+  migrationsLineage ??= new Lineage(migrationFiles().map((m) => m.sql));
   return migrationsLineage;
 }
