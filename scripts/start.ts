@@ -60,12 +60,16 @@ const metrics = createMetricsRegistry();
 registerConnectorRestarts(metrics, connectorNames, connectors.restarts);
 const running = await startPipeline(config, consumerLog(config), { metrics });
 const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
+// One admin for the lag /health and the progress line read (a connection each time cost a
+// connect, a metadata round and a disconnect per read).
+const admin = kafka.admin();
+await admin.connect();
 // The API reads on a connection of its own to the same data directory: a report never waits
 // behind the consumers' insert (DESIGN §7).
 const api = await startApi({
   clickhouse: () => reportClient(config.clickhouse),
   consumerStatus: pipelineStatus(running.pipeline, async () => {
-    const { end, committed } = await groupLag(kafka, config.topicPrefix, config.group);
+    const { end, committed } = await groupLag(admin, config.topicPrefix, config.group);
     return end - committed;
   }),
   // The live stream hears every chunk the consumers apply, in this process (no polling).
@@ -83,7 +87,7 @@ say(
   "running; Ctrl-C stops. Live changes: `npm run simulate -- --rate 100` in another terminal (the dashboard follows them)",
 );
 const progress = setInterval(() => {
-  void groupLag(kafka, config.topicPrefix, config.group)
+  void groupLag(admin, config.topicPrefix, config.group)
     .then(({ end, committed }) => {
       const { records, chunks, deadLetters } = running.pipeline.stats;
       say(
@@ -129,6 +133,7 @@ const stop = async (signal: string): Promise<void> => {
   await connectors.stop();
   await api.close();
   await running.close();
+  await admin.disconnect();
   process.exit(0);
 };
 process.on("SIGINT", () => void stop("SIGINT"));
@@ -139,4 +144,5 @@ clearInterval(progress);
 await connectors.stop();
 await api.close().catch(() => undefined);
 await running.close().catch(() => undefined);
+await admin.disconnect().catch(() => undefined);
 process.exit(1);

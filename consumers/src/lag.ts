@@ -1,19 +1,22 @@
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type Admin } from "kafkajs";
 import { loadConsumerConfig } from "./config.js";
 import { sourceTopics } from "./runtime/pipeline.js";
 
 /**
  * Sum of end offsets and of the group's committed offsets over the source topics (`topics`: the
- * heartbeat topics included by default; runtime/pipeline.ts' dataTopics leaves them out).
+ * heartbeat topics included by default; runtime/pipeline.ts' dataTopics leaves them out). Given a
+ * connected admin, reads through it (callers that ask often keep one); given the client, connects an
+ * admin for this read only.
  */
 export async function groupLag(
-  kafka: Kafka,
+  via: Kafka | Admin,
   prefix: string,
   group: string,
   topics: readonly string[] = sourceTopics(prefix),
 ): Promise<{ end: number; committed: number }> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const own = via instanceof Kafka ? via.admin() : null;
+  const admin = own ?? (via as Admin);
+  if (own) await own.connect();
   try {
     let end = 0;
     for (const topic of topics)
@@ -24,7 +27,7 @@ export async function groupLag(
     }
     return { end, committed };
   } finally {
-    await admin.disconnect();
+    if (own) await own.disconnect();
   }
 }
 
