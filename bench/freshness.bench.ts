@@ -18,7 +18,7 @@ import { passwordGrant } from "../test/harness/keycloak.js";
 import { parseExposition, sampleValue, type Sample } from "../test/harness/prometheus-text.js";
 import { spawnStart } from "./api-scale.js";
 import { allInOneEnv, FRESHNESS_NAME, positiveOption } from "./config.js";
-import { procCpuS, procStatusMiB } from "./process-usage.js";
+import { procCpuS, procStatusMiB, stackProcessesCpuS, threadCpuS } from "./process-usage.js";
 import { distribution, ProbeLedger, type Distribution } from "./freshness-probes.js";
 import { appendResults, machineLine } from "./results-file.js";
 
@@ -73,6 +73,8 @@ const env = allInOneEnv(FRESHNESS_NAME, { apiPort, cache: true });
 const stack = loadStackConfig(env);
 const consumer = loadConsumerConfig(env);
 const kafka = new Kafka({ brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+/** One admin for every lag read of the run (waitDrained reads each second). */
+const admin = kafka.admin();
 const url = `http://127.0.0.1:${apiPort}`;
 
 interface ConsumerHealth {
@@ -247,7 +249,7 @@ async function sourceTotal(month: string): Promise<string> {
 /** The records in the table topics (not the heartbeats') and the consumer group's lag over them, read from Kafka. */
 async function dataLag(): Promise<{ records: number; lag: number }> {
   const prefix = consumer.topicPrefix;
-  const { end, committed } = await groupLag(kafka, prefix, consumer.group, dataTopics(prefix));
+  const { end, committed } = await groupLag(admin, prefix, consumer.group, dataTopics(prefix));
   return { records: end, lag: end - committed };
 }
 
@@ -293,6 +295,8 @@ async function waitDrained(
 }
 
 interface Simulation {
+  /** CPU seconds simulate has used since it started. */
+  cpuS(): number;
   stop(): Promise<{ total: number; seconds: number; rate: number } | null>;
 }
 
@@ -322,6 +326,7 @@ function startSimulate(rate: number): Simulation {
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   return {
+    cpuS: () => procCpuS(child.pid as number),
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGINT");
       await exited;
@@ -354,7 +359,19 @@ interface RateResult {
   drainS: number;
   /** The consumer's chunks and steps over the probe window (consumerBreakdown). */
   consumer: ConsumerBreakdown;
+  /** CPU seconds over the stream: the all-in-one process's threads by name, and the other processes on the host's cores. */
+  hostCpu: { threads: Record<string, number>; processes: Record<string, number> };
   samples: number[];
+}
+
+/** What each named counter gained from `before` to `after`, in tenths, largest first. */
+function gained(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    [...after]
+      .map(([name, v]): [string, number] => [name, tenths(v - (before.get(name) ?? 0))])
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1]),
+  );
 }
 
 /** One rate: simulate, warm-up, probes for `seconds`, every probe seen, simulate stopped. */
@@ -369,6 +386,8 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
   }
   const peakRssReset = resetPeakRss(app.pid);
   const cpu0 = procCpuS(app.pid);
+  const threads0 = threadCpuS(app.pid);
+  const stack0 = new Map(Object.entries(stackProcessesCpuS(stack.stateDir)));
   const records0 = (await consumerHealth())?.records ?? 0;
   const streamStarted = Date.now();
   const loadAtStart = os.loadavg()[0] as number;
@@ -451,9 +470,18 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     await poller;
     if (failure) throw failure;
     const streamS = (Date.now() - streamStarted) / 1000;
+    const simulateCpuS = simulation.cpuS();
     const summary = await simulation.stop();
     const loadAtEnd = os.loadavg()[0] as number;
     const cpuS = procCpuS(app.pid) - cpu0;
+    const threads = gained(threads0, threadCpuS(app.pid));
+    const hostCpu = {
+      threads: { ...threads, "(ended threads)": tenths(cpuS - Object.values(threads).reduce((a, b) => a + b, 0)) },
+      processes: {
+        simulate: tenths(simulateCpuS),
+        ...gained(stack0, new Map(Object.entries(stackProcessesCpuS(stack.stateDir)))),
+      },
+    };
     const peakRssMiB = procStatusMiB(app.pid, "VmHWM");
     const records1 = (await consumerHealth())?.records ?? 0;
     const drained = await waitDrained(app, month, `after ${rate}/s`);
@@ -479,6 +507,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
       load: [loadAtStart, loadAtEnd],
       drainS: drained.seconds,
       consumer,
+      hostCpu,
       samples,
     };
     log(
@@ -495,6 +524,7 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
 }
 
 const month = new Date().toISOString().slice(0, 7);
+await admin.connect();
 const app = await startApp();
 const results: RateResult[] = [];
 try {
@@ -510,6 +540,7 @@ try {
   }
 } finally {
   await app.stop();
+  await admin.disconnect();
 }
 
 const target = (rate: number): number | undefined => (rate <= 1000 ? 1000 : rate <= 5000 ? 2000 : undefined);
@@ -562,6 +593,16 @@ const file = appendResults("freshness", "Freshness through the reports API", `Ru
       ? `${cache.freshnessReads} data_as_of reads, ${cache.misses} report reads missed, ${cache.hits} hit`
       : "(not counted by this build)";
     return `- ${r.rate}/s: ${topics}. Steps: ${steps || "(not measured by this build)"}. Report cache: ${reads}`;
+  }),
+  "",
+  "Where the host's CPU went over the stream (CPU seconds from /proc: the all-in-one process by thread — the embedded ClickHouse's `ThreadPool` runs queries and inserts, `MergeMutate` merges parts, `main` is Node's main thread — and the other processes on the same cores; PostgreSQL with its backends):",
+  "",
+  ...results.map((r) => {
+    const list = (m: Record<string, number>) =>
+      Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ");
+    return `- ${r.rate}/s over ${r.streamS.toFixed(0)} s (the host's ${os.cpus().length} cores: ${(r.streamS * os.cpus().length).toFixed(0)} CPU s): all-in-one ${r.cpuS.toFixed(1)} (${list(r.hostCpu.threads)}); ${list(r.hostCpu.processes)}`;
   }),
   ...results
     .filter((r) => r.wentBack > 0)

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { postgresPid } from "../scripts/stack/components/postgres.js";
 import { pidFile, stackLayout } from "../scripts/stack/layout.js";
 
 /** What one phase of a bench cost the bench process. */
@@ -25,12 +26,70 @@ function stackPid(stateDir: string, component: string): number | undefined {
   return existsSync(`/proc/${pid}/stat`) ? pid : undefined;
 }
 
+/** A /proc stat line: the command name and the fields after it (utime is [11], stime [12], cutime [13], cstime [14], ppid [1]). */
+function readStat(file: string): { name: string; fields: string[] } {
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const stat = readFileSync(file, "utf8");
+  const close = stat.lastIndexOf(")");
+  return { name: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+}
+
 /** CPU seconds a process has used so far, from /proc/<pid>/stat (utime + stime). */
 export function procCpuS(pid: number): number {
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const { fields } = readStat(`/proc/${pid}/stat`);
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/**
+ * CPU seconds the threads of a process have used so far, summed by thread name
+ * (/proc/<pid>/task/<tid>/stat): the embedded ClickHouse names its pools (`ThreadPool`: queries and
+ * inserts, `MergeMutate`: merges, `BgSchPool`: background tasks), Node's threads are `node` apart
+ * from the main thread, reported as `main`. A thread that ended between two readings takes its
+ * CPU with it: compare the sum with procCpuS.
+ */
+export function threadCpuS(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: { name: string; fields: string[] };
+    try {
+      stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+    } catch {
+      continue; // ended meanwhile
+    }
+    const name = tid === String(pid) ? "main" : stat.name;
+    const cpu = (Number(stat.fields[11]) + Number(stat.fields[12])) / USER_HZ;
+    byName.set(name, (byName.get(name) ?? 0) + cpu);
+  }
+  return byName;
+}
+
+/**
+ * CPU seconds of a process and its children so far: its own, its ended children's (cutime +
+ * cstime) and its living children's (PostgreSQL's backends are the postmaster's children).
+ */
+export function treeCpuS(pid: number): number {
+  const own = readStat(`/proc/${pid}/stat`).fields;
+  let cpu = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { fields } = readStat(`/proc/${entry}/stat`);
+      if (Number(fields[1]) === pid) cpu += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended meanwhile: its CPU is in the parent's cutime once reaped
+    }
+  }
+  return cpu / USER_HZ;
+}
+
+/** CPU seconds so far of the stack's JVMs (STACK_COMPONENTS, Keycloak) and of PostgreSQL with its backends. */
+export function stackProcessesCpuS(stateDir: string): Record<string, number> {
+  const cpu = stackCpu(stateDir);
+  const keycloak = stackPid(stateDir, "keycloak");
+  if (keycloak !== undefined) cpu.keycloak = procCpuS(keycloak);
+  const postgres = postgresPid(stackLayout(stateDir));
+  if (postgres !== undefined && existsSync(`/proc/${postgres}/stat`)) cpu.postgres = treeCpuS(postgres);
+  return cpu;
 }
 
 function stackCpu(stateDir: string): Record<string, number> {

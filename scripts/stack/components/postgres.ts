@@ -161,9 +161,14 @@ export async function stopPostgres(
   return true;
 }
 
-export async function postgresStatus(layout: StackLayout, endpoint: PgEndpoint): Promise<ComponentStatus> {
+/** The postmaster's pid, from its pid file; undefined when the cluster is not running. */
+export function postgresPid(layout: StackLayout): number | undefined {
   const pidPath = path.join(dataDir(layout), "postmaster.pid");
-  const pid = existsSync(pidPath) ? Number(readFileSync(pidPath, "utf8").split("\n")[0]) : undefined;
+  return existsSync(pidPath) ? Number(readFileSync(pidPath, "utf8").split("\n")[0]) : undefined;
+}
+
+export async function postgresStatus(layout: StackLayout, endpoint: PgEndpoint): Promise<ComponentStatus> {
+  const pid = postgresPid(layout);
   let version: string | undefined;
   const client = pgClient(endpoint, "postgres");
   try {
