@@ -14,6 +14,12 @@ export interface ApiConfig {
   port: number;
   /** Marts: a server (CLICKHOUSE_URL) or the embedded data dir (CLICKHOUSE_PATH); see clickhouse/config.ts. */
   clickhouse: ClickHouseOptions;
+  /**
+   * Embedded engine only: chDB connections the report reads are spread over (clickhouse/client.ts
+   * `connections`): with one, a user's first read waited for every other user's. @default 2
+   * (BIONICPRO_API_CLICKHOUSE_CONNECTIONS, 1-16)
+   */
+  reportConnections: number;
   auth: AuthConfig;
   /** The dashboard origin allowed by CORS; null = no cross-origin access. @default null (BIONICPRO_API_CORS_ORIGIN) */
   corsOrigin: string | null;
@@ -207,6 +213,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     host: env.BIONICPRO_API_HOST?.trim() || "127.0.0.1",
     port: int("BIONICPRO_API_PORT", env.BIONICPRO_API_PORT, defaultApiPort, 0, 65535),
     clickhouse: loadClickHouseConfig(env),
+    reportConnections: int(
+      "BIONICPRO_API_CLICKHOUSE_CONNECTIONS",
+      env.BIONICPRO_API_CLICKHOUSE_CONNECTIONS,
+      2,
+      1,
+      16,
+    ),
     auth: {
       issuer,
       audience: env.BIONICPRO_API_AUDIENCE?.trim() || keycloak.audience,

@@ -18,8 +18,8 @@ export interface StartApiOptions {
   config?: ApiConfig;
   /**
    * The API's own ClickHouse connection: never the consumers' (a report must not wait behind an
-   * insert). Best a factory, e.g. `() => reportClient(consumerConfig.clickhouse)` (a second
-   * connection to the same data directory): the API then replaces its session after a failed
+   * insert). Best a factory, e.g. `() => reportClient(consumerConfig.clickhouse, 2)` (connections
+   * of its own to the same data directory): the API then replaces its session after a failed
    * statement (clickhouse/fresh-session.ts). A client is used as it is and left open on close.
    * @default a factory over config.clickhouse
    */
@@ -51,8 +51,8 @@ export interface RunningApi {
  * this process, so report reads run side by side instead of in chDB's one queue of bound
  * statements (clickhouse/client.ts `bindParamsInProcess`). The ML endpoint's session is separate.
  */
-export const reportClient = (options: ClickHouseOptions): ClickHouseClient =>
-  createClickHouseClient({ ...options, bindParamsInProcess: true });
+export const reportClient = (options: ClickHouseOptions, connections: number): ClickHouseClient =>
+  createClickHouseClient({ ...options, bindParamsInProcess: true, connections });
 
 /**
  * Builds and starts the API: `npm run api` (api/main.ts) in server mode, or next to the consumers in
@@ -62,7 +62,9 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   const config = options.config ?? loadApiConfig();
   const given = options.clickhouse;
   const owned =
-    typeof given === "object" ? null : freshAfterFailure(given ?? (() => reportClient(config.clickhouse)));
+    typeof given === "object"
+      ? null
+      : freshAfterFailure(given ?? (() => reportClient(config.clickhouse, config.reportConnections)));
   const client = owned ?? (given as ClickHouseClient);
   try {
     const app = await buildApp({

@@ -2,7 +2,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import { assertDatabaseName, bindParams } from "./sql.js";
 
-type EmbeddedConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
+export type EmbeddedConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
 export interface ClickHouseOptions {
   /** ClickHouse server over HTTP; wins over `path` when both are given. */
@@ -17,6 +17,14 @@ export interface ClickHouseOptions {
    * that run this project's own SQL only (the API's report reads). @default false
    */
   bindParamsInProcess?: boolean;
+  /**
+   * Embedded engine only: chDB connections the client's statements are spread over, each call to
+   * the one with the fewest calls in flight. One connection runs one statement at a time; two let
+   * two reads plan and run on two cores (bound statements still queue process-wide in chDB's
+   * binding: with more than one, render them here, `bindParamsInProcess`). Statements must not rely
+   * on session state (`USE`, temporary tables). @default 1
+   */
+  connections?: number;
 }
 
 type ParamsOf = { query: string; query_params?: Record<string, unknown> };
@@ -40,6 +48,42 @@ function bindingInProcess(connection: EmbeddedConnection): EmbeddedConnection {
   });
 }
 
+/** The calls of a connection that run a statement (spread by `spread`). */
+const statementCalls = new Set<PropertyKey>(["query", "exec", "command", "insert", "ping"]);
+
+/**
+ * One connection over several: each statement goes to the connection with the fewest statements in
+ * flight (the first of them on a tie); `close` closes them all. Anything else is the first one's.
+ */
+export function spread(connections: readonly EmbeddedConnection[]): EmbeddedConnection {
+  const [first] = connections;
+  if (!first) throw new Error("spread: no connection");
+  if (connections.length === 1) return first;
+  const inFlight = connections.map(() => 0);
+  const leastBusy = (): number => inFlight.reduce((best, n, i) => (n < (inFlight[best] ?? 0) ? i : best), 0);
+  return new Proxy(first, {
+    get(target, property) {
+      if (property === "close")
+        return async () => void (await Promise.all(connections.map((c) => c.close())));
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      if (!statementCalls.has(property)) return (value as (...args: unknown[]) => unknown).bind(target);
+      return async (params: unknown) => {
+        const i = leastBusy();
+        const connection = connections[i] as EmbeddedConnection;
+        inFlight[i] = (inFlight[i] ?? 0) + 1;
+        try {
+          return await (
+            Reflect.get(connection, property, connection) as (p: unknown) => Promise<unknown>
+          ).call(connection, params);
+        } finally {
+          inFlight[i] = (inFlight[i] ?? 1) - 1;
+        }
+      };
+    },
+  });
+}
+
 /**
  * A @clickhouse/client for a server (`url`) or the embedded engine (`path`). The embedded connection
  * ignores the client's default database, so the client is created without one in both modes and all
@@ -52,10 +96,15 @@ export function createClickHouseClient(options: ClickHouseOptions): ClickHouseCl
   if (!options.path) throw new Error("ClickHouse options need a url (server) or a path (embedded chdb)");
   // chdb types its Connection against @clickhouse/client-common, which @clickhouse/client bundles
   // as its own copy: structurally the same interface, nominally two declarations.
-  const connection = createChdbConnection({ path: options.path }) as unknown as EmbeddedConnection;
-  return createClient({
-    connection: options.bindParamsInProcess ? bindingInProcess(connection) : connection,
+  const count = options.connections ?? 1;
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`ClickHouse connections must be a positive integer, got ${count}`);
+  const path = options.path;
+  const connections = Array.from({ length: count }, () => {
+    const connection = createChdbConnection({ path }) as unknown as EmbeddedConnection;
+    return options.bindParamsInProcess ? bindingInProcess(connection) : connection;
   });
+  return createClient({ connection: spread(connections) });
 }
 
 /**

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { Kafka, logLevel } from "kafkajs";
 import { pipelineStatus } from "../api/consumer-status.js";
+import { loadApiConfig } from "../api/config.js";
 import { reportClient, startApi } from "../api/start.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
@@ -66,8 +67,10 @@ const admin = kafka.admin();
 await admin.connect();
 // The API reads on a connection of its own to the same data directory: a report never waits
 // behind the consumers' insert (DESIGN §7).
+const apiConfig = loadApiConfig();
 const api = await startApi({
-  clickhouse: () => reportClient(config.clickhouse),
+  config: apiConfig,
+  clickhouse: () => reportClient(config.clickhouse, apiConfig.reportConnections),
   consumerStatus: pipelineStatus(running.pipeline, async () => {
     const { end, committed } = await groupLag(admin, config.topicPrefix, config.group);
     return end - committed;
