@@ -365,7 +365,10 @@ interface RateResult {
 }
 
 /** What each named counter gained from `before` to `after`, in tenths, largest first. */
-function gained(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Record<string, number> {
+function gained(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): Record<string, number> {
   return Object.fromEntries(
     [...after]
       .map(([name, v]): [string, number] => [name, tenths(v - (before.get(name) ?? 0))])
@@ -476,7 +479,10 @@ async function measureRate(app: App, rate: number, month: string, firstProbe: nu
     const cpuS = procCpuS(app.pid) - cpu0;
     const threads = gained(threads0, threadCpuS(app.pid));
     const hostCpu = {
-      threads: { ...threads, "(ended threads)": tenths(cpuS - Object.values(threads).reduce((a, b) => a + b, 0)) },
+      threads: {
+        ...threads,
+        "(ended threads)": tenths(cpuS - Object.values(threads).reduce((a, b) => a + b, 0)),
+      },
       processes: {
         simulate: tenths(simulateCpuS),
         ...gained(stack0, new Map(Object.entries(stackProcessesCpuS(stack.stateDir)))),

@@ -6,13 +6,15 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { HEARTBEAT_TABLE } from "../connectors/sources.js";
+import { createClickHouseClient } from "../clickhouse/client.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
+import { abandonReplay } from "../consumers/src/replay/replay.js";
 import { sourceTopics } from "../consumers/src/runtime/pipeline.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { repoRoot } from "../scripts/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { ensureScaleData, startAllInOne, type AllInOne } from "./api-scale.js";
-import { positiveOption } from "./config.js";
+import { positiveOption, scaleEnv } from "./config.js";
 import { appendResults, machineLine } from "./results-file.js";
 
 /**
@@ -27,7 +29,8 @@ import { appendResults, machineLine } from "./results-file.js";
  * the engine with the replay). Progress and end are read from Kafka: the replay's consumer group
  * (`<group>-replay-<id>`) commits its offsets as it applies and is deleted after the swap (the
  * replay's own reconcile of the shadow gates it). No swap within `--timeout` s: what was measured is
- * written, marked unfinished. `--reconcile-after`: the process stopped, `reconcile` checks the swapped
+ * written, marked unfinished, and the shadow left is dropped by the next run before it starts (a
+ * SIGUSR2 would resume it). `--reconcile-after`: the process stopped, `reconcile` checks the swapped
  * marts against PostgreSQL once more. Results are appended to bench/results/replay-<date>.md.
  * At ~10k users a run takes ~35 min on a loaded 2-core host, the shadow's reconcile 17 of them.
  */
@@ -307,9 +310,22 @@ const options = {
 };
 const machineBefore = machineLine();
 const users = await ensureScaleData(options);
-const app = await startAllInOne(options, users);
-const consumer = loadConsumerConfig(app.env);
+const consumer = loadConsumerConfig(scaleEnv(options));
 const kafka = new Kafka({ brokers: consumer.brokers, logLevel: logLevel.NOTHING });
+{
+  // A run stopped before its swap (--timeout, a kill) leaves its shadow, and SIGUSR2 would resume it:
+  // this run measures a whole replay, so the shadow goes first (the data directory is free until
+  // npm start opens it).
+  const client = createClickHouseClient(consumer.clickhouse);
+  try {
+    const dropped = await abandonReplay(client, kafka, consumer.clickhouse.database, log);
+    if (dropped)
+      log(`dropped the shadow of an interrupted earlier run (${dropped}): this run replays everything`);
+  } finally {
+    await client.close();
+  }
+}
+const app = await startAllInOne(options, users);
 const admin = kafka.admin();
 await admin.connect();
 const token = await tokenKeeper();
@@ -381,7 +397,7 @@ const file = appendResults(
     `- replay (from Kafka: the replay group's committed offsets): **${fmt(records)} records** (data topics, earliest to end at SIGUSR2) in ${(watch.bulkMs / 1000).toFixed(1)} s = **${fmt(Math.round(records / (watch.bulkMs / 1000)))} records/s**, SIGUSR2 to all offsets committed; SIGUSR2 to group deleted (reconcile, catch-up, swap, shadow dropped) ${(watch.totalMs / 1000).toFixed(1)} s`,
     watch.finished
       ? `- replay's own summary (its log, the only place start.ts reports the ReplayResult): ${summary ? `run ${summary.runId}, ${fmt(Number(summary.records))} records at ${fmt(Number(summary.changesPerSecond))}/s; reconcile of the shadow ${summary.differences} difference(s) in ${summary.reconcileS} s; live writes held ${summary.heldMs} ms` : "no summary line found"}`
-      : `- **not finished**: no swap within --timeout ${timeoutS} s (the figures above are up to then); the process was stopped, which fails the replay and leaves its shadow: the next SIGUSR2, and so the next run of this bench, resumes it instead of replaying everything`,
+      : `- **not finished**: no swap within --timeout ${timeoutS} s (the figures above are up to then); the process was stopped, which fails the replay and leaves its shadow (the next run of this bench drops it first and replays everything)`,
     after
       ? `- after stopping the process, \`npm run reconcile\` of the swapped marts: **${after.differences} difference(s)** (${after.seconds.toFixed(1)} s)`
       : "- no reconcile after the stop (`--reconcile-after` runs one)",

@@ -1,7 +1,8 @@
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createClickHouseClient } from "../clickhouse/client.js";
 import type { ReplayProgress } from "../consumers/src/replay/replay.js";
-import { databaseExists, shadowDatabase } from "../consumers/src/replay/run-state.js";
+import { databaseExists, readRun, shadowDatabase } from "../consumers/src/replay/run-state.js";
 import { runCli, spawnCli, type CliProcess } from "./harness/cli.js";
 import { openPipelineRun, reconcileRun, waitForDrain, type PipelineRun } from "./harness/pipeline.js";
 
@@ -60,6 +61,35 @@ function progressOf(proc: CliProcess): ReplayProgress[] {
     .map((line) => (JSON.parse(line) as { progress: ReplayProgress }).progress);
 }
 
+/** Starts `replay --json` and SIGKILLs it once its progress shows part of the history applied. */
+async function killMidway(): Promise<ReplayProgress> {
+  const killed = spawnCli(["replay", "--json"], cliEnv());
+  const replaying = (proc: CliProcess) =>
+    progressOf(proc).filter((p) => p.phase === "replay" && p.done > 0 && p.done < p.total);
+  await vi.waitFor(
+    () => {
+      if (killed.exit) throw new Error(`replay exited: ${killed.stderr().slice(-2000)}`);
+      if (replaying(killed).length === 0) throw new Error("no partial progress yet");
+    },
+    { timeout: 300_000, interval: 100 },
+  );
+  expect(killed.signal("SIGKILL")).toBe(true);
+  expect(await killed.exited).toEqual({ code: null, signal: "SIGKILL" });
+  // The last progress it reported: read from the shadow's state before the kill.
+  return replaying(killed).at(-1) as ReplayProgress;
+}
+
+/** The consumer groups Kafka knows whose name starts with `prefix`. */
+async function groupsStartingWith(prefix: string): Promise<string[]> {
+  const admin = new Kafka({ brokers: pr.config.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 describe("replay as a process", () => {
   it("refuses an unknown --tables name with exit code 2 before touching anything", async () => {
     const result = await runCli(["replay", "--tables", "crm_payment,crm_users"], cliEnv());
@@ -72,20 +102,7 @@ describe("replay as a process", () => {
   }, 120_000);
 
   it("resumes after a SIGKILL mid-way and swaps a shadow with zero differences", async () => {
-    const killed = spawnCli(["replay", "--json"], cliEnv());
-    const replaying = (proc: CliProcess) =>
-      progressOf(proc).filter((p) => p.phase === "replay" && p.done > 0 && p.done < p.total);
-    await vi.waitFor(
-      () => {
-        if (killed.exit) throw new Error(`replay exited: ${killed.stderr().slice(-2000)}`);
-        if (replaying(killed).length === 0) throw new Error("no partial progress yet");
-      },
-      { timeout: 300_000, interval: 100 },
-    );
-    expect(killed.signal("SIGKILL")).toBe(true);
-    expect(await killed.exited).toEqual({ code: null, signal: "SIGKILL" });
-    // The last progress it reported: read from the shadow's state before the kill.
-    const atKill = replaying(killed).at(-1) as ReplayProgress;
+    const atKill = await killMidway();
     expect(atKill.done).toBeLessThan(atKill.total);
 
     const rerun = spawnCli(["replay", "--json"], cliEnv());
@@ -124,5 +141,47 @@ describe("replay as a process", () => {
       `replay killed at ${atKill.done}/${atKill.total} offsets; the rerun started at ${first?.done} and applied ` +
         `${summary.records} record(s) in ${summary.replayMs} ms (${summary.changesPerSecond}/s)`,
     );
+  }, 900_000);
+
+  it("--restart after a SIGKILL drops the killed run's shadow and consumer group and replays everything", async () => {
+    const atKill = await killMidway();
+    const shadow = shadowDatabase(pr.database);
+    let killedGroup: string | undefined;
+    const before = createClickHouseClient(pr.config.clickhouse);
+    try {
+      killedGroup = (await readRun(before, shadow))?.group;
+    } finally {
+      await before.close();
+    }
+    expect(killedGroup).toMatch(new RegExp(`^${pr.config.group}-replay-[0-9a-f]{8}$`));
+    expect(await groupsStartingWith(killedGroup as string)).toEqual([killedGroup]);
+
+    const rerun = spawnCli(["replay", "--json", "--restart"], cliEnv());
+    const exit = await rerun.exited;
+    expect({ exit, stderrTail: exit.code === 0 ? "" : rerun.stderr().slice(-3000) }).toEqual({
+      exit: { code: 0, signal: null },
+      stderrTail: "",
+    });
+    const summary = JSON.parse(rerun.stdout()) as {
+      ok: boolean;
+      resumed: boolean;
+      runId: string;
+      records: number;
+      total: number;
+      reconcile: { ok: boolean; differenceCount: number };
+    };
+    // A new run from the beginning: every record applied again, none counted twice.
+    expect(summary).toMatchObject({ ok: true, resumed: false, total: atKill.total, records: atKill.total });
+    expect(`${pr.config.group}-replay-${summary.runId}`).not.toBe(killedGroup);
+    expect(summary.reconcile).toMatchObject({ ok: true, differenceCount: 0 });
+    // Neither the killed run's group nor the new one's is left in Kafka.
+    expect(await groupsStartingWith(`${pr.config.group}-replay-`)).toEqual([]);
+    const client = createClickHouseClient(pr.config.clickhouse);
+    try {
+      expect(await databaseExists(client, shadow)).toBe(false);
+      expect((await reconcileRun(pr.run, client, pr.database)).differenceCount).toBe(0);
+    } finally {
+      await client.close();
+    }
   }, 900_000);
 });

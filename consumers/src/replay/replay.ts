@@ -168,6 +168,40 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   }
 }
 
+/** Drops the shadow database and deletes the replay's consumer group (`group`, when known). */
+async function dropShadow(
+  client: ClickHouseClient,
+  kafka: Kafka,
+  shadow: string,
+  group: string | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  await client.command({ query: `DROP DATABASE IF EXISTS ${shadow} SYNC` });
+  if (group === undefined) return;
+  await withAdmin(kafka, (admin) => admin.deleteGroups([group])).catch((error: unknown) =>
+    log(`could not delete the replay's consumer group ${group}: ${(error as Error).message}`),
+  );
+}
+
+/**
+ * Drops the shadow an interrupted replay left (a killed or stopped run: docs/replay.md) and deletes
+ * its consumer group, so that the next replay starts over instead of resuming it (`--restart`, and a
+ * benchmark that must measure a whole replay). Returns the dropped run's id ("unrecorded" for a
+ * shadow whose run was never recorded); undefined when there was no shadow.
+ */
+export async function abandonReplay(
+  client: ClickHouseClient,
+  kafka: Kafka,
+  liveDatabase: string,
+  log: (line: string) => void,
+): Promise<string | undefined> {
+  const shadow = shadowDatabase(liveDatabase);
+  if (!(await databaseExists(client, shadow))) return undefined;
+  const run = await readRun(client, shadow);
+  await dropShadow(client, kafka, shadow, run?.group, log);
+  return run?.runId ?? "unrecorded";
+}
+
 async function openRun(
   client: ClickHouseClient,
   kafka: Kafka,
@@ -176,9 +210,9 @@ async function openRun(
 ): Promise<{ run: ReplayRun; resumed: boolean }> {
   const { consumer, log } = options;
   const from = parseFrom(options.from);
-  if (options.restart && (await databaseExists(client, shadow))) {
-    log(`dropping the shadow database ${shadow} of an earlier run (--restart)`);
-    await client.command({ query: `DROP DATABASE ${shadow} SYNC` });
+  if (options.restart) {
+    const dropped = await abandonReplay(client, kafka, options.clickhouse.database, log);
+    if (dropped) log(`dropped the shadow database ${shadow} of run ${dropped} (--restart)`);
   }
   if (await databaseExists(client, shadow)) {
     const existing = await readRun(client, shadow);
@@ -375,10 +409,7 @@ async function replayRun(
     log(
       `swapped ${swapped.length} table(s) into ${options.clickhouse.database}; live writes held ${heldMs.toFixed(0)} ms`,
     );
-    await client.command({ query: `DROP DATABASE IF EXISTS ${shadow} SYNC` });
-    await withAdmin(kafka, (admin) => admin.deleteGroups([run.group])).catch((error: unknown) =>
-      log(`could not delete the replay's consumer group ${run.group}: ${(error as Error).message}`),
-    );
+    await dropShadow(client, kafka, shadow, run.group, log);
     const total = pipeline.stats.records;
     return {
       runId: run.runId,
