@@ -177,8 +177,35 @@ async function dropShadow(
   log: (line: string) => void,
 ): Promise<void> {
   await client.command({ query: `DROP DATABASE IF EXISTS ${shadow} SYNC` });
-  if (group === undefined) return;
-  await withAdmin(kafka, (admin) => admin.deleteGroups([group])).catch((error: unknown) =>
+  if (group !== undefined) await deleteGroup(kafka, group, log);
+}
+
+/** How long deleteGroup waits for a group's members to go: a killed member's session (10 s) and then some. */
+const GROUP_EMPTY_WAIT_MS = 30_000;
+
+/**
+ * Deletes a replay's consumer group. Kafka refuses while the group has members, and a killed run's
+ * member stays until its session times out: retried each second for up to GROUP_EMPTY_WAIT_MS. A
+ * group already gone is fine; any other failure is logged (the group holds offsets only).
+ */
+async function deleteGroup(kafka: Kafka, group: string, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  await withAdmin(kafka, async (admin) => {
+    for (;;) {
+      try {
+        await admin.deleteGroups([group]);
+        return;
+      } catch (error) {
+        const type = (error as { groups?: { error?: { type?: string } }[] }).groups?.[0]?.error?.type;
+        if (type === "GROUP_ID_NOT_FOUND") return;
+        if (type === "NON_EMPTY_GROUP" && Date.now() - started < GROUP_EMPTY_WAIT_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          continue;
+        }
+        throw error;
+      }
+    }
+  }).catch((error: unknown) =>
     log(`could not delete the replay's consumer group ${group}: ${(error as Error).message}`),
   );
 }
