@@ -79,6 +79,28 @@ async function killMidway(): Promise<ReplayProgress> {
   return replaying(killed).at(-1) as ReplayProgress;
 }
 
+interface ReplaySummary {
+  ok: boolean;
+  resumed: boolean;
+  runId: string;
+  records: number;
+  total: number;
+  replayMs: number;
+  changesPerSecond: number;
+  reconcile: { ok: boolean; differenceCount: number };
+}
+
+/** Runs the replay CLI with `args` to its end; it must exit 0. Its JSON summary and the process. */
+async function replayToTheEnd(args: string[]): Promise<{ rerun: CliProcess; summary: ReplaySummary }> {
+  const rerun = spawnCli(args, cliEnv());
+  const exit = await rerun.exited;
+  expect({ exit, stderrTail: exit.code === 0 ? "" : rerun.stderr().slice(-3000) }).toEqual({
+    exit: { code: 0, signal: null },
+    stderrTail: "",
+  });
+  return { rerun, summary: JSON.parse(rerun.stdout()) as ReplaySummary };
+}
+
 /** The consumer groups Kafka knows whose name starts with `prefix`. */
 async function groupsStartingWith(prefix: string): Promise<string[]> {
   const admin = new Kafka({ brokers: pr.config.brokers, logLevel: logLevel.NOTHING }).admin();
@@ -105,21 +127,7 @@ describe("replay as a process", () => {
     const atKill = await killMidway();
     expect(atKill.done).toBeLessThan(atKill.total);
 
-    const rerun = spawnCli(["replay", "--json"], cliEnv());
-    const exit = await rerun.exited;
-    expect({ exit, stderrTail: exit.code === 0 ? "" : rerun.stderr().slice(-3000) }).toEqual({
-      exit: { code: 0, signal: null },
-      stderrTail: "",
-    });
-    const summary = JSON.parse(rerun.stdout()) as {
-      ok: boolean;
-      resumed: boolean;
-      records: number;
-      total: number;
-      replayMs: number;
-      changesPerSecond: number;
-      reconcile: { ok: boolean; differenceCount: number };
-    };
+    const { rerun, summary } = await replayToTheEnd(["replay", "--json"]);
     // The rerun's first progress is the shadow's state as the killed run left it: past the beginning.
     const [first] = progressOf(rerun);
     expect(first?.phase).toBe("replay");
@@ -156,20 +164,7 @@ describe("replay as a process", () => {
     expect(killedGroup).toMatch(new RegExp(`^${pr.config.group}-replay-[0-9a-f]{8}$`));
     expect(await groupsStartingWith(killedGroup as string)).toEqual([killedGroup]);
 
-    const rerun = spawnCli(["replay", "--json", "--restart"], cliEnv());
-    const exit = await rerun.exited;
-    expect({ exit, stderrTail: exit.code === 0 ? "" : rerun.stderr().slice(-3000) }).toEqual({
-      exit: { code: 0, signal: null },
-      stderrTail: "",
-    });
-    const summary = JSON.parse(rerun.stdout()) as {
-      ok: boolean;
-      resumed: boolean;
-      runId: string;
-      records: number;
-      total: number;
-      reconcile: { ok: boolean; differenceCount: number };
-    };
+    const { summary } = await replayToTheEnd(["replay", "--json", "--restart"]);
     // A new run from the beginning: every record applied again, none counted twice.
     expect(summary).toMatchObject({ ok: true, resumed: false, total: atKill.total, records: atKill.total });
     expect(`${pr.config.group}-replay-${summary.runId}`).not.toBe(killedGroup);
