@@ -18,8 +18,8 @@ export interface StartApiOptions {
   config?: ApiConfig;
   /**
    * The API's own ClickHouse connection: never the consumers' (a report must not wait behind an
-   * insert). Best a factory, e.g. `() => reportClient(consumerConfig.clickhouse, 2)` (connections
-   * of its own to the same data directory): the API then replaces its session after a failed
+   * insert). Best a factory (the default: `reportClient` over config.clickhouse, with
+   * config.reportConnections connections of its own to the same data directory): the API then replaces its session after a failed
    * statement (clickhouse/fresh-session.ts). A client is used as it is and left open on close.
    * @default a factory over config.clickhouse
    */

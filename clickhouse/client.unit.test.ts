@@ -25,16 +25,22 @@ function fakeConnection(name: string, log: string[]) {
   };
 }
 
+/** Two fake connections spread by one pool, recording into one log. */
+function twoConnections() {
+  const log: string[] = [];
+  const a = fakeConnection("a", log);
+  const b = fakeConnection("b", log);
+  const pool = spread([a.connection, b.connection]) as unknown as {
+    query: (p: { query: string }) => Promise<unknown>;
+  };
+  return { log, a, b, pool };
+}
+
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe("spread (statements over several embedded connections)", () => {
   it("sends each statement to the connection with the fewest in flight, the first on a tie", async () => {
-    const log: string[] = [];
-    const a = fakeConnection("a", log);
-    const b = fakeConnection("b", log);
-    const pool = spread([a.connection, b.connection]) as unknown as {
-      query: (p: { query: string }) => Promise<unknown>;
-    };
+    const { log, a, b, pool } = twoConnections();
     const q1 = pool.query({ query: "1" });
     const q2 = pool.query({ query: "2" });
     const q3 = pool.query({ query: "3" });
@@ -56,12 +62,7 @@ describe("spread (statements over several embedded connections)", () => {
   });
 
   it("frees a connection's slot when its statement fails", async () => {
-    const log: string[] = [];
-    const a = fakeConnection("a", log);
-    const b = fakeConnection("b", log);
-    const pool = spread([a.connection, b.connection]) as unknown as {
-      query: (p: { query: string }) => Promise<unknown>;
-    };
+    const { log, a, pool } = twoConnections();
     const failing = pool.query({ query: "1" });
     await flush();
     a.fail();

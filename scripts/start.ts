@@ -1,8 +1,7 @@
 import pg from "pg";
 import { Kafka, logLevel } from "kafkajs";
 import { pipelineStatus } from "../api/consumer-status.js";
-import { loadApiConfig } from "../api/config.js";
-import { reportClient, startApi } from "../api/start.js";
+import { startApi } from "../api/start.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
 import { startPipeline } from "../consumers/src/runtime/run.js";
@@ -65,12 +64,9 @@ const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING })
 // connect, a metadata round and a disconnect per read).
 const admin = kafka.admin();
 await admin.connect();
-// The API reads on a connection of its own to the same data directory: a report never waits
-// behind the consumers' insert (DESIGN §7).
-const apiConfig = loadApiConfig();
+// The API reads on connections of its own to the same data directory (startApi's default,
+// reportClient): a report never waits behind the consumers' insert (DESIGN §7).
 const api = await startApi({
-  config: apiConfig,
-  clickhouse: () => reportClient(config.clickhouse, apiConfig.reportConnections),
   consumerStatus: pipelineStatus(running.pipeline, async () => {
     const { end, committed } = await groupLag(admin, config.topicPrefix, config.group);
     return end - committed;
