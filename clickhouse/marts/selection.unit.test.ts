@@ -77,7 +77,9 @@ describe("user selections of the query layer", () => {
   });
 });
 
-describe("device marts with the engine's materialized CTEs", () => {
+// Each of these reads every query of the layer on the embedded engine, several times: ~5 s on an
+// idle 2-core host, past vitest's default 5 s timeout when the host is busy.
+describe("device marts with the engine's materialized CTEs", { timeout: 60_000 }, () => {
   it("the embedded engine has them, and they give exactly the rows of plain SQL, also read concurrently", async () => {
     const features = await detectEngineFeatures(ch);
     expect(features).toEqual({ materializedCte: true });
@@ -101,7 +103,7 @@ describe("device marts with the engine's materialized CTEs", () => {
   });
 });
 
-describe("parameters rendered in process (the API's report client)", () => {
+describe("parameters rendered in process (the API's report client)", { timeout: 60_000 }, () => {
   it("every query of the layer gives exactly the rows it gives with the engine's binding", async () => {
     const rendered = createClickHouseClient({ path: dir, database, bindParamsInProcess: true });
     try {
