@@ -37,7 +37,9 @@ function workerProperties(layout: StackLayout, ports: ConnectPorts): string {
       `listeners=http://127.0.0.1:${ports.connect}`,
       `rest.advertised.host.name=127.0.0.1`,
       `plugin.path=${path.join(layout.installDir, "connect", "plugins")}`,
-      "plugin.discovery=hybrid_warn",
+      // Plugins found by their ServiceLoader manifests, not a reflective scan of every jar (the install
+      // writes the manifests the Apicurio converter lacks: scripts/stack/install.ts, connect-manifests).
+      "plugin.discovery=service_load",
       "offset.flush.interval.ms=1000",
       // No duplicates from the worker's own produce retries (Debezium's re-emissions after a task
       // restart are the consumers' to drop: consumers/src/runtime/reemission.ts).
