@@ -145,6 +145,9 @@ function startConsumer(): ConsumerProcess {
       SCHEMA_REGISTRY_URL: config.registryUrl,
       CONSUMER_CHUNK_MAX_RECORDS: String(CHUNK_MAX_RECORDS),
       CONSUMER_RETRY_MAX_MS: "60000",
+      // The broker's minimum session: each restarted consumer joins once the killed one's session
+      // has expired (~10 s with the default, for every one of the kills).
+      CONSUMER_SESSION_TIMEOUT_MS: "6000",
     },
   });
   children.push(proc);

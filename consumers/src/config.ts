@@ -24,6 +24,13 @@ export interface ConsumerConfig {
   chunkQuietMs: number;
   /** Flush a partition's chunk when its oldest record waited this long. @default 500 (CONSUMER_CHUNK_MAX_WAIT_MS) */
   chunkMaxWaitMs: number;
+  /**
+   * Kafka's session timeout of the consumer group's members: a member that dies without leaving (SIGKILL,
+   * OOM, power loss) keeps its partitions this long, and a restarted consumer joins only after it.
+   * Between the broker's minimum (6 s) and 30 s (a replay's `--restart` waits that long for a killed
+   * run's member to go). @default 10000 (CONSUMER_SESSION_TIMEOUT_MS)
+   */
+  sessionTimeoutMs: number;
   /** Wait for the source topics this long at start. @default 300000 (CONSUMER_TOPIC_WAIT_MS) */
   topicWaitMs: number;
   /** Give up retrying a transient ClickHouse/registry failure after this long. @default 600000 */
@@ -77,6 +84,19 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0)
     throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return parsed;
+}
+
+function intBetween(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const parsed = positiveInt(name, value, fallback);
+  if (parsed < min || parsed > max)
+    throw new Error(`${name} must be between ${min} and ${max}, got "${value}"`);
   return parsed;
 }
 
@@ -136,6 +156,13 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 50_000),
     chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
+    sessionTimeoutMs: intBetween(
+      "CONSUMER_SESSION_TIMEOUT_MS",
+      env.CONSUMER_SESSION_TIMEOUT_MS,
+      10_000,
+      6_000,
+      30_000,
+    ),
     topicWaitMs: positiveInt("CONSUMER_TOPIC_WAIT_MS", env.CONSUMER_TOPIC_WAIT_MS, 300_000),
     retryMaxMs: positiveInt("CONSUMER_RETRY_MAX_MS", env.CONSUMER_RETRY_MAX_MS, 600_000),
     fetchAhead:

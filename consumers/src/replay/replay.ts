@@ -180,7 +180,10 @@ async function dropShadow(
   if (group !== undefined) await deleteGroup(kafka, group, log);
 }
 
-/** How long deleteGroup waits for a group's members to go: a killed member's session (10 s) and then some. */
+/**
+ * How long deleteGroup waits for a group's members to go: a killed member's session (10 s by default,
+ * at most 30 s: CONSUMER_SESSION_TIMEOUT_MS), counted from the kill, which came before this wait.
+ */
 const GROUP_EMPTY_WAIT_MS = 30_000;
 
 /**

@@ -241,9 +241,9 @@ export class MartsPipeline {
       maxBytesPerPartition: 4 * 1024 * 1024,
       // A member that dies without leaving the group (SIGKILL, OOM, power loss) keeps its partitions
       // until its session expires, and a restarted consumer cannot join before that: the marts stall
-      // for the whole session timeout after every crash. Keep it short; onBatch heartbeats while a
-      // chunk is applied, so a slow insert does not cost the session.
-      sessionTimeout: 10_000,
+      // for the whole session timeout after every crash. Keep it short (10 s by default); onBatch
+      // heartbeats while a chunk is applied, so a slow insert does not cost the session.
+      sessionTimeout: deps.config.sessionTimeoutMs,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 60_000,
       ...(deps.partitionAssigners ? { partitionAssigners: deps.partitionAssigners } : {}),
