@@ -28,9 +28,36 @@ function dockerAnswers(): boolean {
   return spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 }).status === 0;
 }
 
-let teardown: (() => Promise<void>) | undefined;
+/**
+ * The stack found or started for the projects set up so far: the two integration projects share one.
+ * Vitest loads this file once per project, in its own process: the share lives on globalThis.
+ */
+interface SharedStack {
+  found: Promise<StackMode> | undefined;
+  projects: number;
+  teardown: (() => Promise<void>) | undefined;
+}
+const shared: SharedStack = ((globalThis as { bionicproStack?: SharedStack }).bionicproStack ??= {
+  found: undefined,
+  projects: 0,
+  teardown: undefined,
+});
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  shared.projects += 1;
+  shared.found ??= findStack();
+  project.provide("stackMode", await shared.found);
+  return async () => {
+    shared.projects -= 1;
+    if (shared.projects > 0) return;
+    shared.found = undefined;
+    const teardown = shared.teardown;
+    shared.teardown = undefined;
+    await teardown?.();
+  };
+}
+
+async function findStack(): Promise<StackMode> {
   const log = (line: string): void => console.log(`[harness] ${line}`);
   let mode: StackMode;
   const keycloakUrl = process.env.KEYCLOAK_URL;
@@ -54,7 +81,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.env.CONNECT_PG_HOST = "postgres";
     process.env.CONNECT_PG_PORT = "5432";
     process.env.CONNECT_REGISTRY_URL = "http://registry:8080/apis/registry/v2";
-    teardown = async () => {
+    shared.teardown = async () => {
       await environment.down();
     };
   } else {
@@ -63,8 +90,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const components = STACK_COMPONENTS.filter((name) => !(keycloakUrl && name === "keycloak"));
     await stackUp(loadStackConfig(), { components, sourceConnectors: false, log });
   }
-  project.provide("stackMode", mode);
-  return async () => {
-    await teardown?.();
-  };
+  return mode;
 }
