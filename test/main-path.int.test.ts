@@ -235,11 +235,16 @@ async function checkApi(run: CdcRun, api: string): Promise<void> {
     const oracle: OracleDatabases = { crm, telemetry };
     // The oracle of a month, computed once per month (every user at a time).
     const oracleMonths = new Map<string, Promise<[OracleUserMonthlyRow[], OracleProstheticMonthlyRow[]]>>();
+    // One month's oracle at a time: the two pg clients take one query each at a time.
+    let oracleTurn: Promise<unknown> = Promise.resolve();
     const oracleMonth = (month: string, fresh = false) => {
       let rows = fresh ? undefined : oracleMonths.get(month);
       if (!rows) {
         const range = { from: month, to: month };
-        rows = Promise.all([oracleUserMonthly(oracle, range), oracleProstheticMonthly(oracle, range)]);
+        rows = oracleTurn.then(() =>
+          Promise.all([oracleUserMonthly(oracle, range), oracleProstheticMonthly(oracle, range)]),
+        );
+        oracleTurn = rows.catch(() => undefined);
         oracleMonths.set(month, rows);
       }
       return rows;
