@@ -1,6 +1,6 @@
 import { loadClickHouseConfig } from "../clickhouse/config.js";
 import { randomBytes } from "node:crypto";
-import { loadKeycloakConfig } from "../scripts/config.js";
+import { intInRange as int, loadKeycloakConfig } from "../scripts/config.js";
 import type { ClickHouseOptions } from "../clickhouse/client.js";
 
 /**
@@ -161,14 +161,6 @@ export type AsymmetricAlgorithm = (typeof asymmetricAlgorithms)[number];
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export const defaultApiPort = 18000;
-
-function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max)
-    throw new Error(`${name} must be an integer in ${min}..${max}, got "${value}"`);
-  return parsed;
-}
 
 function httpUrl(name: string, value: string): string {
   let url: URL;

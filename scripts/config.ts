@@ -150,3 +150,18 @@ export function loadScriptsConfig(env: NodeJS.ProcessEnv = process.env): Scripts
     },
   };
 }
+
+/** An integer setting from the environment: `fallback` when unset or blank, else in min..max or an error naming it. */
+export function intInRange(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max)
+    throw new Error(`${name} must be an integer in ${min}..${max}, got "${value}"`);
+  return parsed;
+}

@@ -1,6 +1,6 @@
 import { loadClickHouseConfig } from "../../clickhouse/config.js";
 import type { ClickHouseOptions } from "../../clickhouse/client.js";
-import { pgEndpoint, type PgEndpoint } from "../../scripts/config.js";
+import { intInRange, pgEndpoint, type PgEndpoint } from "../../scripts/config.js";
 
 /**
  * Configuration of the consumer process, read from the environment once, here.
@@ -87,19 +87,6 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   return parsed;
 }
 
-function intBetween(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const parsed = positiveInt(name, value, fallback);
-  if (parsed < min || parsed > max)
-    throw new Error(`${name} must be between ${min} and ${max}, got "${value}"`);
-  return parsed;
-}
-
 function port(name: string, value: string | undefined): number {
   if (value === undefined || value.trim() === "") return 0;
   const parsed = Number(value);
@@ -156,7 +143,7 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 50_000),
     chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
-    sessionTimeoutMs: intBetween(
+    sessionTimeoutMs: intInRange(
       "CONSUMER_SESSION_TIMEOUT_MS",
       env.CONSUMER_SESSION_TIMEOUT_MS,
       10_000,
