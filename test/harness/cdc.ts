@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Admin } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import pg from "pg";
 import { deleteConnector, superviseConnectors, type ConnectorSupervisor } from "../../connectors/apply.js";
-import { connectorName, sourceConnectorNames } from "../../connectors/render.js";
+import { sourceConnectorNames } from "../../connectors/render.js";
 import { SOURCES, tableTopic, type SourceName } from "../../connectors/sources.js";
 import { registryClient } from "../../consumers/src/runtime/decode.js";
 import type { ChangeEnvelope } from "../../consumers/src/envelope.js";
@@ -208,8 +208,8 @@ export async function snapshotsCommitted(run: CdcRun, timeoutMs = 120_000): Prom
   await waitFor(
     "Kafka Connect to commit both connectors' offsets past their snapshots",
     async () => {
-      for (const source of ["crm", "telemetry"] as const) {
-        const url = `${run.config.connectUrl}/connectors/${connectorName(run.topicPrefix, source)}/offsets`;
+      for (const name of sourceConnectorNames(run.topicPrefix)) {
+        const url = `${run.config.connectUrl}/connectors/${name}/offsets`;
         const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
         if (!response.ok) return undefined;
         const { offsets } = (await response.json()) as { offsets: { offset: Record<string, unknown> }[] };
