@@ -19,17 +19,19 @@ apt_get() {
 }
 
 need=()
-have_java() { # $1 = minimum major version
+have_java() { # $1 = minimum major version; $2 = "jdk": javac beside it too
   local j v
   for j in /usr/lib/jvm/*/bin/java $(command -v java || true); do
     [ -x "$j" ] || continue
+    [ "${2:-}" != jdk ] || [ -x "$(dirname "$(readlink -f "$j")")/javac" ] || continue
     v=$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
     [ -n "$v" ] && [ "$v" -ge "$1" ] && return 0
   done
   return 1
 }
 
-have_java 17 || need+=(openjdk-17-jdk-headless)
+# A JDK: the install compiles the connectors' Debezium snapshotter (connectors/snapshotter).
+have_java 17 jdk || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)

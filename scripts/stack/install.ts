@@ -1,30 +1,49 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { StackError } from "./errors.js";
 import type { StackLayout } from "./layout.js";
 import type { StackComponent } from "./stack.js";
 import { findJdk, requireCommand } from "./tools.js";
+import { repoRoot } from "../config.js";
 import { mavenDir } from "./versions.js";
 
 /**
  * Resolves the native stack from Maven Central with the poms in scripts/stack/maven, into the state
- * dir. Each part has a marker holding the hash of its pom: a version bump re-resolves that part only,
- * a warm cache costs nothing.
+ * dir, and builds the project's own Connect parts from their sources. Each part has a marker holding
+ * the hash of its pom or sources: a version bump re-resolves that part only, a warm cache costs nothing.
  */
 interface InstallStep {
   name: string;
   /** The component that runs it: `stack up <component>` installs only what it needs. */
   component: StackComponent;
-  pom: string;
+  /** What Maven resolves (with `goal`); a step without one only runs `then`. */
+  pom?: string;
+  goal?: (target: string) => string[];
+  /** Files of the repository, besides poms, whose content decides whether the step runs again. */
+  sources?: readonly string[];
   target: (layout: StackLayout) => string;
-  goal: (target: string) => string[];
   /** Steps whose results this one works on: when they run (a new pom of theirs, say), this one runs too. */
   over?: readonly string[];
   /** Run after Maven has resolved the step, before its marker is written. */
   then?: (layout: StackLayout, target: string) => void;
 }
+
+const SNAPSHOTTER_DIR = path.join("connectors", "snapshotter");
+const SNAPSHOTTER_SOURCES = [
+  path.join(SNAPSHOTTER_DIR, "src", "io", "bionicpro", "debezium", "FreshSlotSnapshotter.java"),
+];
+const SNAPSHOTTER_SERVICES = path.join(
+  SNAPSHOTTER_DIR,
+  "resources",
+  "META-INF",
+  "services",
+  "io.debezium.spi.snapshot.Snapshotter",
+);
+
+const debeziumPluginDir = (layout: StackLayout): string =>
+  path.join(layout.installDir, "connect", "plugins", "debezium-connector-postgres");
 
 const STEPS: InstallStep[] = [
   {
@@ -61,6 +80,17 @@ const STEPS: InstallStep[] = [
     goal: (t) => ["dependency:unpack@debezium", `-Dstack.dir=${t}`],
   },
   {
+    // Debezium's initial snapshot from a replication slot made for it (connectors/snapshotter,
+    // docs/consumers.md "Resets"), compiled against the Debezium and Kafka jars installed above, into
+    // the Postgres connector's plugin directory (its class loader finds it by ServiceLoader).
+    name: "debezium-snapshotter",
+    component: "connect",
+    sources: [...SNAPSHOTTER_SOURCES, SNAPSHOTTER_SERVICES],
+    target: (l) => path.join(debeziumPluginDir(l), "bionicpro-snapshotter.jar"),
+    over: ["connect", "debezium"],
+    then: buildSnapshotter,
+  },
+  {
     // Kafka's connect-plugin-path tool writes ServiceLoader manifests into the plugins that lack them
     // (the Apicurio converter; Debezium ships its own), so the worker starts with
     // plugin.discovery=service_load: no reflective scan of every plugin jar at each start (9 s of a
@@ -89,11 +119,12 @@ const STEPS: InstallStep[] = [
   },
 ];
 
-/** The step's pom, and those of the steps it works on. */
+/** The step's pom and sources, and the poms of the steps it works on. */
 function stepHash(step: InstallStep): string {
   const poms = [step.pom, ...(step.over ?? []).map((name) => stepNamed(name).pom)];
   const hash = createHash("sha256");
-  for (const pom of poms) hash.update(readFileSync(path.join(mavenDir, pom)));
+  for (const pom of poms) if (pom) hash.update(readFileSync(path.join(mavenDir, pom)));
+  for (const source of step.sources ?? []) hash.update(readFileSync(path.join(repoRoot, source)));
   return hash.digest("hex");
 }
 
@@ -101,6 +132,57 @@ function stepNamed(name: string): InstallStep {
   const step = STEPS.find((s) => s.name === name);
   if (!step) throw new Error(`no install step ${name}`);
   return step;
+}
+
+/** javac + jar of the JDK that runs Connect, over the connector's and Connect's jars. */
+function buildSnapshotter(layout: StackLayout, jarPath: string): void {
+  // The JDK tools beside the Java that runs Connect, else those on PATH.
+  const { java } = findJdk(17);
+  const bin = java === "java" ? undefined : path.dirname(realpathSync(java));
+  const tool = (name: string): string =>
+    bin && existsSync(path.join(bin, name))
+      ? path.join(bin, name)
+      : requireCommand(name, "install a JDK 17+ (`apt-get install openjdk-17-jdk-headless`)");
+  const classes = path.join(layout.installDir, "connect", "snapshotter-classes");
+  rmSync(classes, { recursive: true, force: true });
+  mkdirSync(classes, { recursive: true });
+  const classPath = [
+    path.join(debeziumPluginDir(layout), "*"),
+    path.join(layout.installDir, "connect", "libs", "*"),
+  ];
+  const logPath = path.join(layout.logDir, "install-debezium-snapshotter.log");
+  const run = (command: string, args: string[]): void => {
+    const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+    writeFileSync(logPath, `${result.stdout ?? ""}${result.stderr ?? ""}`, { flag: "a" });
+    if (result.status !== 0) {
+      throw new StackError("STACK_INSTALL_FAILED", `${path.basename(command)} failed`, {
+        component: "debezium-snapshotter",
+        logFile: logPath,
+      });
+    }
+  };
+  writeFileSync(logPath, "");
+  run(tool("javac"), [
+    "--release",
+    "17",
+    "-d",
+    classes,
+    "-cp",
+    classPath.join(path.delimiter),
+    ...SNAPSHOTTER_SOURCES.map((source) => path.join(repoRoot, source)),
+  ]);
+  run(tool("jar"), [
+    "--create",
+    "--file",
+    jarPath,
+    "-C",
+    classes,
+    ".",
+    "-C",
+    path.join(repoRoot, SNAPSHOTTER_DIR, "resources"),
+    ".",
+  ]);
+  rmSync(classes, { recursive: true, force: true });
 }
 
 /** `connect-plugin-path sync-manifests` over Connect's plugin path, on Connect's own libraries. */
@@ -148,35 +230,30 @@ export async function installStack(
     ran.add(step.name);
     const target = step.target(layout);
     if (step.name !== "debezium") rmSync(target, { recursive: true, force: true });
-    log(`installing ${step.name} from Maven Central (cache: ${layout.m2}) ...`);
     const started = Date.now();
-    const logPath = path.join(layout.logDir, `install-${step.name}.log`);
     mkdirSync(layout.logDir, { recursive: true });
-    const result = spawnSync(
-      mvn,
-      [
-        "-B",
-        "-ntp",
-        `-Dmaven.repo.local=${layout.m2}`,
-        "-f",
-        path.join(mavenDir, step.pom),
-        ...step.goal(target),
-      ],
-      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-    );
-    writeFileSync(logPath, `${result.stdout ?? ""}${result.stderr ?? ""}`);
-    if (result.status !== 0) {
-      throw new StackError(
-        "STACK_INSTALL_FAILED",
-        "Maven could not resolve it; is Maven Central reachable?",
-        {
-          component: step.name,
-          logFile: logPath,
-        },
-      );
+    if (step.pom && step.goal) {
+      log(`installing ${step.name} from Maven Central (cache: ${layout.m2}) ...`);
+      mavenStep(mvn, layout, step.name, step.pom, step.goal(target));
     }
     step.then?.(layout, target);
     writeFileSync(marker, `${hash}\n`);
     log(`installed ${step.name} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+}
+
+function mavenStep(mvn: string, layout: StackLayout, name: string, pom: string, goal: string[]): void {
+  const logPath = path.join(layout.logDir, `install-${name}.log`);
+  const result = spawnSync(
+    mvn,
+    ["-B", "-ntp", `-Dmaven.repo.local=${layout.m2}`, "-f", path.join(mavenDir, pom), ...goal],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  writeFileSync(logPath, `${result.stdout ?? ""}${result.stderr ?? ""}`);
+  if (result.status !== 0) {
+    throw new StackError("STACK_INSTALL_FAILED", "Maven could not resolve it; is Maven Central reachable?", {
+      component: name,
+      logFile: logPath,
+    });
   }
 }
