@@ -2,8 +2,13 @@ import { randomBytes } from "node:crypto";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import pg from "pg";
-import { deleteConnector, superviseConnectors, type ConnectorSupervisor } from "../../connectors/apply.js";
-import { sourceConnectorNames } from "../../connectors/render.js";
+import {
+  connectorStatus,
+  deleteConnector,
+  superviseConnectors,
+  type ConnectorSupervisor,
+} from "../../connectors/apply.js";
+import { connectorName, sourceConnectorNames } from "../../connectors/render.js";
 import { SOURCES, tableTopic, type SourceName } from "../../connectors/sources.js";
 import { registryClient } from "../../consumers/src/runtime/decode.js";
 import type { ChangeEnvelope } from "../../consumers/src/envelope.js";
@@ -199,10 +204,8 @@ export const sourceTables = (source: SourceName): readonly string[] => SOURCES[s
 
 /**
  * Until Kafka Connect has committed, for both of the run's connectors, a source offset past the
- * initial snapshot (no `snapshot` key: streaming, heartbeats every second). Debezium killed before
- * that snapshots the tables again on restart, and the changes the slot then streams again on top of
- * the new snapshot are counted twice: a known limit (docs/consumers.md "Known limits"), not what the
- * Connect-kill tests are about.
+ * initial snapshot (no `snapshot` key: streaming, heartbeats every second): from here a restarted
+ * task resumes streaming instead of snapshotting again.
  */
 export async function snapshotsCommitted(run: CdcRun, timeoutMs = 120_000): Promise<void> {
   await waitFor(
@@ -219,4 +222,28 @@ export async function snapshotsCommitted(run: CdcRun, timeoutMs = 120_000): Prom
     },
     timeoutMs,
   );
+}
+
+/**
+ * Kafka Connect forgets a connector's source offsets (KIP-875: stop, DELETE its offsets, resume), so
+ * its task starts as if it never had: Debezium takes an initial snapshot again while its replication
+ * slot exists — the state a task is in when it dies before Connect commits the offset that records
+ * its snapshot's end.
+ */
+export async function forgetSourceOffsets(run: CdcRun, source: SourceName): Promise<void> {
+  const name = connectorName(run.topicPrefix, source);
+  const url = `${run.config.connectUrl}/connectors/${encodeURIComponent(name)}`;
+  const call = async (method: string, path: string): Promise<void> => {
+    const response = await fetch(`${url}${path}`, { method, signal: AbortSignal.timeout(30_000) });
+    if (!response.ok) throw new Error(`${method} ${url}${path}: ${response.status} ${await response.text()}`);
+  };
+  await call("PUT", "/stop");
+  await waitFor(
+    `${name} to stop`,
+    async () =>
+      (await connectorStatus(run.config.connectUrl, name))?.connector.state === "STOPPED" ? true : undefined,
+    60_000,
+  );
+  await call("DELETE", "/offsets");
+  await call("PUT", "/resume");
 }

@@ -442,6 +442,8 @@ export async function openPipelineRun(
     seed?: number;
     config?: Partial<ConsumerConfig>;
     empty?: boolean;
+    /** On top of the connectors' template (connectors/postgres-source.json). */
+    connectorOverrides?: Record<string, string>;
   } = {},
 ): Promise<PipelineRun> {
   const opened: Partial<PipelineRun> & { pipelines: TestPipeline[] } = { pipelines: [] };
@@ -465,7 +467,7 @@ export async function openPipelineRun(
         telemetryDensity: options.telemetryDensity ?? 0.05,
         progress: false,
       });
-      await startConnectors(run);
+      await startConnectors(run, options.connectorOverrides);
     }
     const clickhouse = await openClickHouse(config);
     opened.clickhouse = clickhouse;

@@ -1,0 +1,61 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
+import { simulate } from "../scripts/simulate/index.js";
+import { SOURCES } from "../connectors/sources.js";
+import { forgetSourceOffsets, snapshotsCommitted } from "./harness/cdc.js";
+import { openPipelineRun, reconcileRun, waitForDrain, type PipelineRun } from "./harness/pipeline.js";
+
+/**
+ * Debezium takes its initial snapshot again while its replication slot exists and changes stream:
+ * what a task does when it dies before Kafka Connect commits the offset recording its snapshot's end
+ * (or mid-snapshot, or when an operator resets its offsets). Debezium reads an existing slot's
+ * snapshot outside the slot's exported snapshot, so the changes committed while it reads would be in
+ * the snapshot and streamed too; the connectors' snapshotter (connectors/snapshotter) drops the slot
+ * first so that Debezium creates it anew and snapshots consistently (docs/consumers.md "Resets").
+ */
+let ctx: PipelineRun | undefined;
+
+afterEach(async () => {
+  await ctx?.close();
+  ctx = undefined;
+}, 120_000);
+
+const log = (line: string): void => console.log(`[snapshot-again] ${new Date().toISOString()} ${line}`);
+
+/** Snapshot resets recorded in ClickHouse, one per table and snapshot. */
+async function snapshotResets(run: PipelineRun): Promise<number> {
+  const result = await run.clickhouse.query({
+    query: `SELECT count() AS n FROM ${run.database}.source_resets FINAL WHERE kind = 'snapshot'`,
+    format: "JSONEachRow",
+  });
+  const [row] = await result.json<{ n: number | string }>();
+  return Number(row?.n ?? 0);
+}
+
+const tableCount = Object.values(SOURCES).reduce((n, source) => n + source.tables.length, 0);
+
+describe("an initial snapshot taken again while changes stream", () => {
+  it("both connectors forget their offsets mid-stream and snapshot again: zero differences", async () => {
+    ctx = await openPipelineRun({ telemetryDensity: 0.05, seed: 71 });
+    const { run } = ctx;
+    const marts = await ctx.startPipeline("marts");
+    const stream = simulate({ ...run.dbs, rate: 1_000, durationS: 35, seed: 71 });
+    await snapshotsCommitted(run);
+    await sleep(3_000);
+    // The telemetry snapshot (~25k rows at this density) takes long enough for hundreds of
+    // changes to commit while Debezium reads it.
+    await forgetSourceOffsets(run, "telemetry");
+    await forgetSourceOffsets(run, "crm");
+    log("both connectors resumed without offsets");
+    const summary = await stream;
+    await waitForDrain(run, ctx.config.group, { pipelines: [marts], timeoutMs: 300_000 });
+
+    const result = await reconcileRun(run, ctx.clickhouse, ctx.database);
+    log(`${summary.total} changes; ${marts.pipeline.stats.resets} resets applied`);
+    expect(result.marts.every((m) => m.oracleRows > 0)).toBe(true);
+    expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
+    // Every table snapshotted twice: once at the start, once after the offsets were forgotten.
+    expect(await snapshotResets(ctx)).toBe(2 * tableCount);
+  }, 600_000);
+});
