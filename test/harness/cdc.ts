@@ -225,17 +225,28 @@ export async function snapshotsCommitted(run: CdcRun, timeoutMs = 120_000): Prom
 }
 
 /**
- * Kafka Connect forgets a connector's source offsets (KIP-875: stop, DELETE its offsets, resume), so
- * its task starts as if it never had: Debezium takes an initial snapshot again while its replication
- * slot exists — the state a task is in when it dies before Connect commits the offset that records
- * its snapshot's end.
+ * Kafka Connect rewrites a connector's source offsets (KIP-875: stop, DELETE or PATCH them, resume) so
+ * that its task starts an initial snapshot again while its replication slot exists: with no offset
+ * (`"none"`: as if it never ran, or died before Connect committed any), or with the offset of a
+ * snapshot in progress (`"snapshot-in-progress"`: the task died mid-snapshot, or after the snapshot's
+ * last read but before Connect committed the offset that records its end).
  */
-export async function forgetSourceOffsets(run: CdcRun, source: SourceName): Promise<void> {
+export async function rewindSourceOffsets(
+  run: CdcRun,
+  source: SourceName,
+  to: "none" | "snapshot-in-progress",
+): Promise<void> {
   const name = connectorName(run.topicPrefix, source);
   const url = `${run.config.connectUrl}/connectors/${encodeURIComponent(name)}`;
-  const call = async (method: string, path: string): Promise<void> => {
-    const response = await fetch(`${url}${path}`, { method, signal: AbortSignal.timeout(30_000) });
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
     if (!response.ok) throw new Error(`${method} ${url}${path}: ${response.status} ${await response.text()}`);
+    return response;
   };
   await call("PUT", "/stop");
   await waitFor(
@@ -244,6 +255,31 @@ export async function forgetSourceOffsets(run: CdcRun, source: SourceName): Prom
       (await connectorStatus(run.config.connectUrl, name))?.connector.state === "STOPPED" ? true : undefined,
     60_000,
   );
-  await call("DELETE", "/offsets");
+  if (to === "none") {
+    await call("DELETE", "/offsets");
+  } else {
+    const { offsets } = (await (await call("GET", "/offsets")).json()) as {
+      offsets: { partition: Record<string, unknown>; offset: Record<string, unknown> }[];
+    };
+    const [current] = offsets;
+    if (!current) throw new Error(`${name} has no offset to rewind`);
+    // What Debezium stores while its initial snapshot runs: the snapshot's position, no streaming state.
+    const { lsn, txId, ts_usec } = current.offset;
+    await call("PATCH", "/offsets", {
+      offsets: [
+        {
+          partition: current.partition,
+          offset: {
+            lsn,
+            txId,
+            ts_usec,
+            snapshot: "INITIAL",
+            snapshot_completed: false,
+            last_snapshot_record: false,
+          },
+        },
+      ],
+    });
+  }
   await call("PUT", "/resume");
 }
