@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./test/harness/sequencer.js";
 
 /**
  * Integration test files that stop or break a part of the stack every other test uses: Kafka Connect
@@ -27,6 +28,7 @@ const integration = {
 // then runs the files above one at a time.
 export default defineConfig({
   test: {
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {
