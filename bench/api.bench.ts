@@ -143,6 +143,28 @@ interface Measured {
   total: number;
   non2xx: number;
   errors: number;
+  /** The serving process's event-loop delay over the scenario (prom-client's histogram), ms. */
+  loopP99?: number;
+  loopMax?: number;
+}
+
+/**
+ * The event-loop delay of the process behind `url` since its previous scrape: prom-client's
+ * monitorEventLoopDelay histogram, reset at every scrape of GET /metrics. Undefined without metrics.
+ */
+async function eventLoopDelay(url: string): Promise<{ p99: number; max: number } | undefined> {
+  const response = await fetch(`${url}/metrics`).catch(() => undefined);
+  if (!response?.ok) return undefined;
+  const text = await response.text();
+  const seconds = (name: string): number | undefined => {
+    const match = new RegExp(`^bionicpro_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(text);
+    return match ? Number(match[1]) : undefined;
+  };
+  const p99 = seconds("p99");
+  const max = seconds("max");
+  return p99 === undefined || max === undefined
+    ? undefined
+    : { p99: Math.round(p99 * 1000), max: Math.round(max * 1000) };
 }
 
 /** One autocannon run; each request's path from `scenario.path(n)`, a fresh token per scenario. */
@@ -154,6 +176,7 @@ async function measure(url: string, scenario: Scenario, phase: string): Promise<
   if (probe.status !== 200)
     throw new Error(`${scenario.path(0)} answered ${probe.status}: ${await probe.text()}`);
   let n = 0;
+  await eventLoopDelay(url);
   const result = await autocannon({
     url,
     headers,
@@ -176,7 +199,12 @@ async function measure(url: string, scenario: Scenario, phase: string): Promise<
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
-  log(`${phase} | ${m.scenario} | p50 ${m.p50} ms | p99 ${m.p99} ms | ${m.rps} req/s | non-2xx ${m.non2xx}`);
+  const loop = await eventLoopDelay(url);
+  m.loopP99 = loop?.p99;
+  m.loopMax = loop?.max;
+  log(
+    `${phase} | ${m.scenario} | p50 ${m.p50} ms | p99 ${m.p99} ms | ${m.rps} req/s | non-2xx ${m.non2xx} | event loop p99 ${m.loopP99} ms, max ${m.loopMax} ms`,
+  );
   return m;
 }
 
@@ -236,11 +264,11 @@ async function runAtScale(): Promise<void> {
     `- autocannon: ${values.connections} connections, ${values.duration} s per scenario; ingest = \`simulate --rate ${rate}\` running (started 15 s before)`,
     `- peak RSS of the all-in-one process: ${rss.join("; ")}`,
     "",
-    "| phase | scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors |",
-    "|---|---|---|---|---|---|---|---|",
+    "| phase | scenario | p50 ms | p99 ms | req/s | requests | non-2xx | errors | event loop p99 / max ms |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (m) =>
-        `| ${m.phase} | ${m.scenario} | ${m.p50} | ${m.p99} | ${m.rps} | ${m.total} | ${m.non2xx} | ${m.errors} |`,
+        `| ${m.phase} | ${m.scenario} | ${m.p50} | ${m.p99} | ${m.rps} | ${m.total} | ${m.non2xx} | ${m.errors} | ${m.loopP99 ?? "-"} / ${m.loopMax ?? "-"} |`,
     ),
   ]);
   writeFileSync(
