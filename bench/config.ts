@@ -76,21 +76,36 @@ export function batchEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CRM_DB: `${BATCH_NAME}_crm`, TELEMETRY_DB: `${BATCH_NAME}_telemetry` };
 }
 
-/** Consumer switches a bench run can compare side by side (BENCH_LEVER). */
-const LEVERS = ["CONSUMER_FETCH_AHEAD"] as const;
-export type BenchLever = (typeof LEVERS)[number];
+/** Consumer settings a bench run can compare side by side (BENCH_LEVER), with the values compared. */
+const LEVERS: Record<string, readonly [string, string]> = {
+  CONSUMER_FETCH_AHEAD: ["false", "true"],
+  CONSUMER_CHUNK_MAX_RECORDS: ["50000", "20000"],
+};
+
+export interface BenchLever {
+  name: string;
+  /** The setting's value in the first drain (the baseline), then in the second. */
+  values: readonly [string, string];
+}
 
 /**
- * BENCH_LEVER=CONSUMER_FETCH_AHEAD: `npm run bench` also drains the topics
- * twice more, unprofiled, with the switch =false and then =true (fresh group and data dir each), and
- * reports the ratio.
+ * BENCH_LEVER=<setting>[=<a>,<b>]: `npm run bench` also drains the topics twice more, unprofiled,
+ * with the setting at a and then at b (fresh group and data dir each), and reports b's rate as a ratio
+ * of a's. Settings and their default pairs: CONSUMER_FETCH_AHEAD (false, true),
+ * CONSUMER_CHUNK_MAX_RECORDS (50000, 20000).
  */
-export function benchLever(): BenchLever | null {
-  const lever = process.env.BENCH_LEVER?.trim() ?? "";
-  if (lever === "") return null;
-  if (!(LEVERS as readonly string[]).includes(lever))
-    throw new Error(`BENCH_LEVER: expected one of ${LEVERS.join(", ")}, got "${lever}"`);
-  return lever as BenchLever;
+export function benchLever(env: NodeJS.ProcessEnv = process.env): BenchLever | null {
+  const text = env.BENCH_LEVER?.trim() ?? "";
+  if (text === "") return null;
+  const [name = "", pair] = text.split("=", 2);
+  const defaults = LEVERS[name];
+  if (!defaults)
+    throw new Error(`BENCH_LEVER: expected one of ${Object.keys(LEVERS).join(", ")}, got "${name}"`);
+  if (pair === undefined) return { name, values: defaults };
+  const values = pair.split(",").map((v) => v.trim());
+  if (values.length !== 2 || values.some((v) => v === ""))
+    throw new Error(`BENCH_LEVER: expected ${name}=<a>,<b>, got "${text}"`);
+  return { name, values: [values[0] as string, values[1] as string] };
 }
 
 /** A bench's command-line option that must be a positive number; anything else ends the run (exit 2). */

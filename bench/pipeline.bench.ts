@@ -156,10 +156,10 @@ try {
   const leverDrains: { name: string; env: Record<string, string>; recordsPerS: number; usage: PhaseUsage }[] =
     [];
   if (lever) {
-    for (const value of ["false", "true"] as const) {
-      const name = `${lever}=${value}`;
+    for (const value of lever.values) {
+      const name = `${lever.name}=${value}`;
       const dir = mkdtempSync(path.join(os.tmpdir(), "bench-ch-lever-"));
-      const env = { [lever]: value };
+      const env = { [lever.name]: value };
       const leverConfig = drainConfig(`bench-${run.runId}-${value}`, dir, env);
       const endLever = meter.phase();
       const drained = await startPipeline(leverConfig, () => undefined);
@@ -272,7 +272,7 @@ try {
   const engineEnv = Object.entries(kafkaEngineOverrides())
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
-  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}${lever ? `BENCH_LEVER=${lever} ` : ""}npm run bench`;
+  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}${lever ? `BENCH_LEVER=${lever.name}=${lever.values.join(",")} ` : ""}npm run bench`;
   const versions = {
     node: process.version,
     clickhouse: `${clickhouseVersion} (chdb ${packageVersion("chdb")})`,
@@ -311,9 +311,9 @@ try {
     `| freshness, commit -> visible in ClickHouse, under simulate --rate ${FRESHNESS_RATE} (achieved ${summary.achievedRate.toFixed(0)}/s, ${FRESHNESS_SECONDS} s, ${samples.length} markers) | p50 ${p50} ms, p95 ${p95} ms, max ${samples.at(-1)} ms |`,
     `| peak RSS of the process (consumer + embedded ClickHouse) | ${usages.drain?.peakRssMiB} MiB during the drain, ${processMaxRssMiB} MiB over the run (maxRSS) |`,
     `| crash repair worst case: every mart chain rebuilt from its change table (a chunk touching every month) | ${(rebuildMs / 1000).toFixed(1)} s (${rebuilds.join("; ")}) |`,
-    ...(leverDrains.length === 2
+    ...(lever && leverDrains.length === 2
       ? [
-          `| lever ${lever}, side by side (BENCH_LEVER=${lever}: two more drains of the same ${end} records, unprofiled, fresh group and data dir each) | ${leverDrains
+          `| lever ${lever.name}, side by side (BENCH_LEVER=${lever.name}=${lever.values.join(",")}: two more drains of the same ${end} records, unprofiled, fresh group and data dir each) | ${leverDrains
             .map(
               (d) =>
                 `${d.name}: ${d.recordsPerS} records/s, ${cpuPerMillion(d.usage.cpuS, end)} s CPU per million, peak RSS ${d.usage.peakRssMiB} MiB`,
@@ -400,7 +400,7 @@ try {
       crashRepair: { ms: rebuildMs, chains: rebuilds },
       lever: lever
         ? {
-            name: lever,
+            name: lever.name,
             drains: leverDrains.map((d) => ({
               name: d.name,
               env: d.env,
