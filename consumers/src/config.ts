@@ -18,7 +18,11 @@ export interface ConsumerConfig {
   /** Dead-letter topic. @default <prefix>.dlq (DLQ_TOPIC) */
   dlqTopic: string;
   clickhouse: ClickHouseOptions;
-  /** Flush a partition's chunk at this many records. @default 50000 (CONSUMER_CHUNK_MAX_RECORDS) */
+  /**
+   * Flush a partition's chunk at this many records; fetch-ahead buffers up to two chunks per partition.
+   * @default 20000 (CONSUMER_CHUNK_MAX_RECORDS): against 50000, 0.92–0.96x the drain's records/s and
+   * ~150 MiB less peak RSS (bench/results/pipeline-2026-12-06.md)
+   */
   chunkMaxRecords: number;
   /** Flush a partition's chunk once no record arrived for this long. @default 50 (CONSUMER_CHUNK_QUIET_MS) */
   chunkQuietMs: number;
@@ -140,7 +144,7 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     group: env.CONSUMER_GROUP || "bionicpro-marts",
     dlqTopic: env.DLQ_TOPIC || `${topicPrefix}.dlq`,
     clickhouse: loadClickHouseConfig(env),
-    chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 50_000),
+    chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 20_000),
     chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
     sessionTimeoutMs: intInRange(
