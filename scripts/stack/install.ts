@@ -26,7 +26,7 @@ interface InstallStep {
   target: (layout: StackLayout) => string;
   /** Steps whose results this one works on: when they run (a new pom of theirs, say), this one runs too. */
   over?: readonly string[];
-  /** Run after Maven has resolved the step, before its marker is written. */
+  /** Run after Maven has resolved the step (if it has a pom), before its marker is written. */
   then?: (layout: StackLayout, target: string) => void;
 }
 
