@@ -52,6 +52,50 @@ export async function connectorStatus(
   return (await response.json()) as ConnectorStatus;
 }
 
+/** One source partition's committed offset, as Kafka Connect's offsets API shows it (KIP-875). */
+export interface SourceOffset {
+  partition: Record<string, unknown>;
+  offset: Record<string, unknown>;
+}
+
+/** A connector's committed source offsets (empty before its first commit). */
+export async function connectorOffsets(connectUrl: string, name: string): Promise<SourceOffset[]> {
+  const response = await request("GET", `${connectUrl}/connectors/${encodeURIComponent(name)}/offsets`);
+  if (!response.ok)
+    throw new ConnectorError(`offsets of ${name}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { offsets: SourceOffset[] }).offsets;
+}
+
+/**
+ * Rewrites a connector's source offsets the way Kafka Connect allows it (KIP-875): stops the
+ * connector, waits until it is STOPPED, then deletes its offsets (`edit` returns null) or replaces them
+ * with what `edit` makes of the current ones, and resumes it.
+ */
+export async function rewriteOffsets(
+  connectUrl: string,
+  name: string,
+  edit: (current: SourceOffset[]) => SourceOffset[] | null,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const url = `${connectUrl}/connectors/${encodeURIComponent(name)}`;
+  const call = async (method: string, path: string, body?: unknown): Promise<void> => {
+    const response = await request(method, `${url}${path}`, body);
+    if (!response.ok)
+      throw new ConnectorError(`${method} ${path} of ${name}: ${response.status} ${await response.text()}`);
+    await response.arrayBuffer().catch(() => undefined);
+  };
+  await call("PUT", "/stop");
+  const deadline = Date.now() + timeoutMs;
+  while ((await connectorStatus(connectUrl, name))?.connector.state !== "STOPPED") {
+    if (Date.now() > deadline) throw new ConnectorError(`${name} did not stop within ${timeoutMs} ms`);
+    await sleep(250);
+  }
+  const next = edit(await connectorOffsets(connectUrl, name));
+  if (next === null) await call("DELETE", "/offsets");
+  else await call("PATCH", "/offsets", { offsets: next });
+  await call("PUT", "/resume");
+}
+
 /** Asks Kafka Connect to restart a connector's FAILED instances (connector and tasks). */
 export async function restartFailed(connectUrl: string, name: string): Promise<boolean> {
   const response = await request(

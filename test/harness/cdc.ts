@@ -3,8 +3,9 @@ import { Kafka, logLevel, type Admin } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import pg from "pg";
 import {
-  connectorStatus,
+  connectorOffsets,
   deleteConnector,
+  rewriteOffsets,
   superviseConnectors,
   type ConnectorSupervisor,
 } from "../../connectors/apply.js";
@@ -212,10 +213,7 @@ export async function snapshotsCommitted(run: CdcRun, timeoutMs = 120_000): Prom
     "Kafka Connect to commit both connectors' offsets past their snapshots",
     async () => {
       for (const name of sourceConnectorNames(run.topicPrefix)) {
-        const url = `${run.config.connectUrl}/connectors/${name}/offsets`;
-        const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-        if (!response.ok) return undefined;
-        const { offsets } = (await response.json()) as { offsets: { offset: Record<string, unknown> }[] };
+        const offsets = await connectorOffsets(run.config.connectUrl, name).catch(() => []);
         if (offsets.length === 0 || offsets.some((o) => "snapshot" in o.offset)) return undefined;
       }
       return true;
@@ -225,11 +223,11 @@ export async function snapshotsCommitted(run: CdcRun, timeoutMs = 120_000): Prom
 }
 
 /**
- * Kafka Connect rewrites a connector's source offsets (KIP-875: stop, DELETE or PATCH them, resume) so
- * that its task starts an initial snapshot again while its replication slot exists: with no offset
- * (`"none"`: as if it never ran, or died before Connect committed any), or with the offset of a
- * snapshot in progress (`"snapshot-in-progress"`: the task died mid-snapshot, or after the snapshot's
- * last read but before Connect committed the offset that records its end).
+ * Kafka Connect rewrites a connector's source offsets (KIP-875) so that its task starts an initial
+ * snapshot again while its replication slot exists: with no offset (`"none"`: as if it never ran, or
+ * died before Connect committed any), or with the offset of a snapshot in progress
+ * (`"snapshot-in-progress"`: the task died mid-snapshot, or after the snapshot's last read but before
+ * Connect committed the offset that records its end).
  */
 export async function rewindSourceOffsets(
   run: CdcRun,
@@ -237,49 +235,20 @@ export async function rewindSourceOffsets(
   to: "none" | "snapshot-in-progress",
 ): Promise<void> {
   const name = connectorName(run.topicPrefix, source);
-  const url = `${run.config.connectUrl}/connectors/${encodeURIComponent(name)}`;
-  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (!response.ok) throw new Error(`${method} ${url}${path}: ${response.status} ${await response.text()}`);
-    return response;
-  };
-  await call("PUT", "/stop");
-  await waitFor(
-    `${name} to stop`,
-    async () =>
-      (await connectorStatus(run.config.connectUrl, name))?.connector.state === "STOPPED" ? true : undefined,
-    60_000,
-  );
-  if (to === "none") {
-    await call("DELETE", "/offsets");
-  } else {
-    const { offsets } = (await (await call("GET", "/offsets")).json()) as {
-      offsets: { partition: Record<string, unknown>; offset: Record<string, unknown> }[];
-    };
-    const [current] = offsets;
-    if (!current) throw new Error(`${name} has no offset to rewind`);
+  await rewriteOffsets(run.config.connectUrl, name, (current) => {
+    if (to === "none") return null;
+    const [first] = current;
+    if (!first) throw new Error(`${name} has no offset to rewind`);
     // What Debezium stores while its initial snapshot runs: the snapshot's position, no streaming state.
-    const { lsn, txId, ts_usec } = current.offset;
-    await call("PATCH", "/offsets", {
-      offsets: [
-        {
-          partition: current.partition,
-          offset: {
-            lsn,
-            txId,
-            ts_usec,
-            snapshot: "INITIAL",
-            snapshot_completed: false,
-            last_snapshot_record: false,
-          },
-        },
-      ],
-    });
-  }
-  await call("PUT", "/resume");
+    const { lsn, txId, ts_usec } = first.offset;
+    const offset = {
+      lsn,
+      txId,
+      ts_usec,
+      snapshot: "INITIAL",
+      snapshot_completed: false,
+      last_snapshot_record: false,
+    };
+    return [{ partition: first.partition, offset }];
+  });
 }
