@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
+import { parseExposition, sampleValue } from "../test/harness/prometheus-text.js";
 import { ensureScaleData, startAllInOne, startSimulate } from "./api-scale.js";
 import { appendResults, machineLine } from "./results-file.js";
 
@@ -155,13 +156,9 @@ interface Measured {
 async function eventLoopDelay(url: string): Promise<{ p99: number; max: number } | undefined> {
   const response = await fetch(`${url}/metrics`).catch(() => undefined);
   if (!response?.ok) return undefined;
-  const text = await response.text();
-  const seconds = (name: string): number | undefined => {
-    const match = new RegExp(`^bionicpro_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(text);
-    return match ? Number(match[1]) : undefined;
-  };
-  const p99 = seconds("p99");
-  const max = seconds("max");
+  const samples = parseExposition(await response.text());
+  const p99 = sampleValue(samples, "bionicpro_nodejs_eventloop_lag_p99_seconds");
+  const max = sampleValue(samples, "bionicpro_nodejs_eventloop_lag_max_seconds");
   return p99 === undefined || max === undefined
     ? undefined
     : { p99: Math.round(p99 * 1000), max: Math.round(max * 1000) };
