@@ -14,6 +14,7 @@ import {
   openPipelineRun,
   readRaw,
   reconcileRun,
+  resetCounts,
   sourceQuery,
   tableAssigner,
   until,
@@ -34,16 +35,6 @@ afterEach(async () => {
 }, 120_000);
 
 const log = (line: string): void => console.log(`[exact] ${new Date().toISOString()} ${line}`);
-
-/** Resets recorded in ClickHouse, per kind. */
-async function resetCounts(run: PipelineRun): Promise<Record<string, number>> {
-  const result = await run.clickhouse.query({
-    query: `SELECT toString(kind) AS kind, count() AS n FROM ${run.database}.source_resets FINAL GROUP BY kind ORDER BY kind`,
-    format: "JSONEachRow",
-  });
-  const rows = await result.json<{ kind: string; n: number | string }>();
-  return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
-}
 
 /**
  * Records of the source topics whose source change appears more than once (op, LSN, transaction,

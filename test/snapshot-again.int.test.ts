@@ -4,7 +4,13 @@ import { formatReconcileResult } from "../consumers/src/reconcile/index.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { SOURCES } from "../connectors/sources.js";
 import { rewindSourceOffsets, snapshotsCommitted } from "./harness/cdc.js";
-import { openPipelineRun, reconcileRun, waitForDrain, type PipelineRun } from "./harness/pipeline.js";
+import {
+  openPipelineRun,
+  reconcileRun,
+  resetCounts,
+  waitForDrain,
+  type PipelineRun,
+} from "./harness/pipeline.js";
 
 /**
  * Debezium takes its initial snapshot again while its replication slot exists and changes stream:
@@ -22,16 +28,6 @@ afterEach(async () => {
 }, 120_000);
 
 const log = (line: string): void => console.log(`[snapshot-again] ${new Date().toISOString()} ${line}`);
-
-/** Snapshot resets recorded in ClickHouse, one per table and snapshot. */
-async function snapshotResets(run: PipelineRun): Promise<number> {
-  const result = await run.clickhouse.query({
-    query: `SELECT count() AS n FROM ${run.database}.source_resets FINAL WHERE kind = 'snapshot'`,
-    format: "JSONEachRow",
-  });
-  const [row] = await result.json<{ n: number | string }>();
-  return Number(row?.n ?? 0);
-}
 
 const tableCount = Object.values(SOURCES).reduce((n, source) => n + source.tables.length, 0);
 
@@ -56,6 +52,6 @@ describe("an initial snapshot taken again while changes stream", () => {
     expect(result.marts.every((m) => m.oracleRows > 0)).toBe(true);
     expect(result.differenceCount, formatReconcileResult(result)).toBe(0);
     // Every table snapshotted twice: once at the start, once after the offsets were rewound.
-    expect(await snapshotResets(ctx)).toBe(2 * tableCount);
+    expect((await resetCounts(ctx)).snapshot).toBe(2 * tableCount);
   }, 600_000);
 });

@@ -664,3 +664,13 @@ export async function failCrmTaskOnSchemaRegistration(
     await stackUp(run.config, { components: ["registry"], sourceConnectors: false, log });
   }
 }
+
+/** Resets recorded in ClickHouse, per kind. */
+export async function resetCounts(run: PipelineRun): Promise<Record<string, number>> {
+  const result = await run.clickhouse.query({
+    query: `SELECT toString(kind) AS kind, count() AS n FROM ${run.database}.source_resets FINAL GROUP BY kind ORDER BY kind`,
+    format: "JSONEachRow",
+  });
+  const rows = await result.json<{ kind: string; n: number | string }>();
+  return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
+}
