@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import io.debezium.DebeziumException;
 import io.debezium.bean.StandardBeanNames;
-import io.debezium.config.CommonConnectorConfig;
+import io.debezium.connector.postgresql.PostgresConnectorConfig;
 import io.debezium.jdbc.JdbcConnection;
 import io.debezium.pipeline.spi.OffsetContext;
 import io.debezium.pipeline.spi.Offsets;
@@ -66,7 +66,7 @@ public class FreshSlotSnapshotter extends InitialSnapshotter {
         if (!shouldSnapshotData(offsetExists, snapshotInProgress)) {
             return;
         }
-        String slot = slotName(properties);
+        String slot = beanRegistry.lookupByName(StandardBeanNames.CONNECTOR_CONFIG, PostgresConnectorConfig.class).slotName();
         JdbcConnection jdbc = beanRegistry.lookupByName(StandardBeanNames.JDBC_CONNECTION, JdbcConnection.class);
         try {
             dropStaleSlot(jdbc.connection(), slot, offsetExists ? "its snapshot did not complete" : "it has no offset");
@@ -74,11 +74,6 @@ public class FreshSlotSnapshotter extends InitialSnapshotter {
         catch (SQLException e) {
             throw new DebeziumException("Could not drop replication slot '" + slot + "' before a new snapshot", e);
         }
-    }
-
-    private static String slotName(Map<String, ?> properties) {
-        Object configured = properties.get("slot.name");
-        return configured == null || configured.toString().isEmpty() ? "debezium" : configured.toString();
     }
 
     private static void dropStaleSlot(Connection connection, String slot, String why) throws SQLException {
