@@ -1,6 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { StackError } from "./errors.js";
 import type { StackLayout } from "./layout.js";
@@ -22,7 +30,7 @@ interface InstallStep {
   pom?: string;
   goal?: (target: string) => string[];
   /** Files of the repository, besides poms, whose content decides whether the step runs again. */
-  sources?: readonly string[];
+  sources?: () => readonly string[];
   target: (layout: StackLayout) => string;
   /** Steps whose results this one works on: when they run (a new pom of theirs, say), this one runs too. */
   over?: readonly string[];
@@ -31,16 +39,12 @@ interface InstallStep {
 }
 
 const SNAPSHOTTER_DIR = path.join("connectors", "snapshotter");
-const SNAPSHOTTER_SOURCES = [
-  path.join(SNAPSHOTTER_DIR, "src", "io", "bionicpro", "debezium", "FreshSlotSnapshotter.java"),
-];
-const SNAPSHOTTER_SERVICES = path.join(
-  SNAPSHOTTER_DIR,
-  "resources",
-  "META-INF",
-  "services",
-  "io.debezium.spi.snapshot.Snapshotter",
-);
+/** Every file of the snapshotter's sources (Java under src/, ServiceLoader manifests under resources/), sorted. */
+const snapshotterFiles = (): string[] =>
+  readdirSync(path.join(repoRoot, SNAPSHOTTER_DIR), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(repoRoot, path.join(entry.parentPath, entry.name)))
+    .sort();
 
 const debeziumPluginDir = (layout: StackLayout): string =>
   path.join(layout.installDir, "connect", "plugins", "debezium-connector-postgres");
@@ -85,7 +89,7 @@ const STEPS: InstallStep[] = [
     // the Postgres connector's plugin directory (its class loader finds it by ServiceLoader).
     name: "debezium-snapshotter",
     component: "connect",
-    sources: [...SNAPSHOTTER_SOURCES, SNAPSHOTTER_SERVICES],
+    sources: snapshotterFiles,
     target: (l) => path.join(debeziumPluginDir(l), "bionicpro-snapshotter.jar"),
     over: ["connect", "debezium"],
     then: buildSnapshotter,
@@ -124,7 +128,7 @@ function stepHash(step: InstallStep): string {
   const poms = [step.pom, ...(step.over ?? []).map((name) => stepNamed(name).pom)];
   const hash = createHash("sha256");
   for (const pom of poms) if (pom) hash.update(readFileSync(path.join(mavenDir, pom)));
-  for (const source of step.sources ?? []) hash.update(readFileSync(path.join(repoRoot, source)));
+  for (const source of step.sources?.() ?? []) hash.update(readFileSync(path.join(repoRoot, source)));
   return hash.digest("hex");
 }
 
@@ -169,7 +173,9 @@ function buildSnapshotter(layout: StackLayout, jarPath: string): void {
     classes,
     "-cp",
     classPath.join(path.delimiter),
-    ...SNAPSHOTTER_SOURCES.map((source) => path.join(repoRoot, source)),
+    ...snapshotterFiles()
+      .filter((file) => file.endsWith(".java"))
+      .map((file) => path.join(repoRoot, file)),
   ]);
   run(tool("jar"), [
     "--create",
