@@ -103,7 +103,9 @@ describe("rebalance", () => {
           assertHealthy([b]);
           const group = await groupAssignments(run, config.group);
           const mb = owner(group.members, b);
-          return group.state === "Stable" && group.members.length === 1 && mb?.partitions.length === all.length
+          return group.state === "Stable" &&
+            group.members.length === 1 &&
+            mb?.partitions.length === all.length
             ? true
             : undefined;
         },
@@ -117,7 +119,8 @@ describe("rebalance", () => {
         async () => {
           const endsNow = await endOffsets(run);
           const grown = split.a.filter(
-            (p) => !p.includes("debezium_heartbeat") && (endsNow.get(p) ?? 0n) > (endsAtTakeover.get(p) ?? 0n),
+            (p) =>
+              !p.includes("debezium_heartbeat") && (endsNow.get(p) ?? 0n) > (endsAtTakeover.get(p) ?? 0n),
           );
           return grown.length > 0 ? grown : undefined;
         },
