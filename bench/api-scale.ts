@@ -20,6 +20,8 @@ export interface ScaleOptions {
   apiPort: number;
   /** Report cache on (the default) or off, for a side-by-side run. */
   cache: boolean;
+  /** Settings of the all-in-one process over the bench's own (a BENCH_LEVER value). */
+  settings?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -112,7 +114,7 @@ export async function spawnStart(
 
 /** Starts scripts/start.ts on the data set and waits until its consumers have no lag. */
 export async function startAllInOne(options: ScaleOptions, users: number): Promise<AllInOne> {
-  const env = scaleEnv(options);
+  const env = { ...scaleEnv(options), ...options.settings };
   const { child, logFile } = await spawnStart(NAME, env);
   const url = `http://127.0.0.1:${options.apiPort}`;
   options.log(`npm start on the data set (cache ${options.cache ? "on" : "off"}), log ${logFile}`);

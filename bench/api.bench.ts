@@ -9,6 +9,7 @@ import { DEMO_USERS } from "../keycloak/realm.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { parseExposition, sampleValue } from "../test/harness/prometheus-text.js";
 import { ensureScaleData, startAllInOne, startSimulate } from "./api-scale.js";
+import { benchLever } from "./config.js";
 import { appendResults, machineLine } from "./results-file.js";
 
 /**
@@ -235,27 +236,36 @@ async function runAtScale(): Promise<void> {
   ];
   const results: Measured[] = [];
   const rss: string[] = [];
-  for (const cache of values["compare-uncached"] ? [true, false] : [true]) {
-    const app = await startAllInOne({ ...options, cache }, users);
-    const tag = `cache ${cache ? "on" : "off"}`;
-    try {
-      for (const s of scenarios) results.push(await measure(app.url, s, `${tag}, idle`));
-      log(`simulate --rate ${rate} on the data set; measuring after 15 s`);
-      const sim = startSimulate(app.env, rate);
+  // BENCH_LEVER: each variant once with the setting at a, then at b (bench/config.ts).
+  const lever = benchLever();
+  const settingsList: Record<string, string>[] = lever
+    ? lever.values.map((value) => ({ [lever.name]: value }))
+    : [{}];
+  for (const cache of values["compare-uncached"] ? [true, false] : [true])
+    for (const settings of settingsList) {
+      const app = await startAllInOne({ ...options, cache, settings }, users);
+      const tag = [
+        `cache ${cache ? "on" : "off"}`,
+        ...Object.entries(settings).map(([k, v]) => `${k}=${v}`),
+      ].join(", ");
       try {
-        await new Promise((r) => setTimeout(r, 15_000));
-        for (const s of scenarios) results.push(await measure(app.url, s, `${tag}, ingest ${rate}/s`));
+        for (const s of scenarios) results.push(await measure(app.url, s, `${tag}, idle`));
+        log(`simulate --rate ${rate} on the data set; measuring after 15 s`);
+        const sim = startSimulate(app.env, rate);
+        try {
+          await new Promise((r) => setTimeout(r, 15_000));
+          for (const s of scenarios) results.push(await measure(app.url, s, `${tag}, ingest ${rate}/s`));
+        } finally {
+          await sim.stop();
+        }
+        rss.push(`${tag}: ${app.peakRssMiB()} MiB`);
       } finally {
-        await sim.stop();
+        await app.stop();
       }
-      rss.push(`${tag}: ${app.peakRssMiB()} MiB`);
-    } finally {
-      await app.stop();
     }
-  }
   const now = new Date();
   const file = appendResults("api", "API benchmarks", `Run ${now.toISOString()} (scale ${values.scale})`, [
-    `- command: \`npm run bench:api -- ${process.argv.slice(2).join(" ")}\``,
+    `- command: \`${lever ? `BENCH_LEVER=${lever.name}=${lever.values.join(",")} ` : ""}npm run bench:api -- ${process.argv.slice(2).join(" ")}\``,
     `- machine: ${machineLine()}; API, consumers, simulate, the native stack and autocannon share the cores`,
     `- data: generate --scale ${values.scale} --telemetry-density ${values["telemetry-density"]} (${users} users), drained by \`npm start\` (consumers + API in one process, embedded ClickHouse); month ${month}, day ${date}; support1's token (any user)`,
     `- autocannon: ${values.connections} connections, ${values.duration} s per scenario; ingest = \`simulate --rate ${rate}\` running (started 15 s before)`,

@@ -80,6 +80,8 @@ export function batchEnv(): NodeJS.ProcessEnv {
 const LEVERS: Record<string, readonly [string, string]> = {
   CONSUMER_FETCH_AHEAD: ["false", "true"],
   CONSUMER_CHUNK_MAX_RECORDS: ["50000", "20000"],
+  CONSUMER_YIELD_RECORDS: ["0", "1000"],
+  CONSUMER_CLICKHOUSE_NICE: ["0", "10"],
 };
 
 export interface BenchLever {
@@ -91,8 +93,9 @@ export interface BenchLever {
 /**
  * BENCH_LEVER=<setting>[=<a>,<b>]: `npm run bench` also drains the topics twice more, unprofiled,
  * with the setting at a and then at b (fresh group and data dir each), and reports b's rate as a ratio
- * of a's. Settings and their default pairs: CONSUMER_FETCH_AHEAD (false, true),
- * CONSUMER_CHUNK_MAX_RECORDS (50000, 20000).
+ * of a's; `npm run bench:api -- --scale …` measures its scenarios with the all-in-one process started
+ * at a, then at b. Settings and their default pairs: CONSUMER_FETCH_AHEAD (false, true),
+ * CONSUMER_CHUNK_MAX_RECORDS (50000, 20000), CONSUMER_YIELD_RECORDS (0, 1000), CONSUMER_CLICKHOUSE_NICE (0, 10).
  */
 export function benchLever(env: NodeJS.ProcessEnv = process.env): BenchLever | null {
   const text = env.BENCH_LEVER?.trim() ?? "";

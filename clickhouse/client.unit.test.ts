@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { spread, type EmbeddedConnection } from "./client.js";
+import { createClickHouseClient, spread, type EmbeddedConnection } from "./client.js";
 
 /** A connection whose statements stay in flight until the test settles them; it records who ran what. */
 function fakeConnection(name: string, log: string[]) {
@@ -80,5 +80,15 @@ describe("spread (statements over several embedded connections)", () => {
     expect([a.closed, b.closed]).toEqual([true, true]);
     expect(spread([a.connection])).toBe(a.connection);
     expect(() => spread([])).toThrow("spread: no connection");
+  });
+});
+
+describe("createClickHouseClient: threadNice", () => {
+  it("refuses a nice value outside 0..19 before opening anything", () => {
+    for (const threadNice of [-1, 20, 2.5]) {
+      expect(() =>
+        createClickHouseClient({ url: "http://127.0.0.1:1", database: "reports", threadNice }),
+      ).toThrow(`ClickHouse thread nice must be an integer 0..19, got ${threadNice}`);
+    }
   });
 });

@@ -24,6 +24,13 @@ export interface ConsumerConfig {
    * ~150 MiB less peak RSS (bench/results/pipeline-2026-12-06.md)
    */
   chunkMaxRecords: number;
+  /**
+   * Records a chunk's decode and map handle before letting the event loop turn (a `setImmediate`):
+   * the API's requests in the same process (`npm start`) are served between them instead of waiting
+   * for a whole chunk. A chunk also yields once before its preparation and once before its insert.
+   * 0: never yields. @default 0 (CONSUMER_YIELD_RECORDS)
+   */
+  yieldRecords: number;
   /** Flush a partition's chunk once no record arrived for this long. @default 50 (CONSUMER_CHUNK_QUIET_MS) */
   chunkQuietMs: number;
   /** Flush a partition's chunk when its oldest record waited this long. @default 500 (CONSUMER_CHUNK_MAX_WAIT_MS) */
@@ -52,6 +59,12 @@ export interface ConsumerConfig {
    * @default 3 (CONSUMER_CLICKHOUSE_WRITERS)
    */
   clickhouseWriters: number;
+  /**
+   * Linux nice value (0–19) of the engine threads running the consumers' statements (ClickHouse's
+   * `os_thread_priority`): on a busy host the inserts give way to the API's reads and event loop in
+   * the same process (`npm start`), or on the same server. @default 0 (CONSUMER_CLICKHOUSE_NICE)
+   */
+  clickhouseNice: number;
   /**
    * Records per partition whose source identities are kept to drop changes Debezium emits again
    * after its task restarts (runtime/reemission.ts); re-read from Kafka after every (re)assignment.
@@ -145,6 +158,7 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     dlqTopic: env.DLQ_TOPIC || `${topicPrefix}.dlq`,
     clickhouse: loadClickHouseConfig(env),
     chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 20_000),
+    yieldRecords: intInRange("CONSUMER_YIELD_RECORDS", env.CONSUMER_YIELD_RECORDS, 0, 0, 1_000_000),
     chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
     sessionTimeoutMs: intInRange(
@@ -159,6 +173,7 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     fetchAhead:
       oneOf("CONSUMER_FETCH_AHEAD", env.CONSUMER_FETCH_AHEAD, ["true", "false"] as const, "true") === "true",
     clickhouseWriters: positiveInt("CONSUMER_CLICKHOUSE_WRITERS", env.CONSUMER_CLICKHOUSE_WRITERS, 3),
+    clickhouseNice: intInRange("CONSUMER_CLICKHOUSE_NICE", env.CONSUMER_CLICKHOUSE_NICE, 0, 0, 19),
     reemissionWindow: positiveInt("CONSUMER_REEMIT_WINDOW", env.CONSUMER_REEMIT_WINDOW, 100_000),
     metrics: loadConsumerMetricsConfig(env),
     logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["text", "json"] as const, "text"),

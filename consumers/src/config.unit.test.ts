@@ -19,3 +19,23 @@ describe("loadConsumerConfig: CONSUMER_SESSION_TIMEOUT_MS", () => {
     );
   });
 });
+
+describe("loadConsumerConfig: CONSUMER_CLICKHOUSE_NICE and CONSUMER_YIELD_RECORDS", () => {
+  it("are off (0) by default and take the values given", () => {
+    const defaults = loadConsumerConfig({});
+    expect([defaults.clickhouseNice, defaults.yieldRecords]).toEqual([0, 0]);
+    const set = loadConsumerConfig({ CONSUMER_CLICKHOUSE_NICE: "19", CONSUMER_YIELD_RECORDS: "1000" });
+    expect([set.clickhouseNice, set.yieldRecords]).toEqual([19, 1000]);
+  });
+
+  it("refuses a nice value outside Linux's 0..19 (a negative one needs privileges) and a negative yield", () => {
+    for (const value of ["-1", "20"]) {
+      expect(() => loadConsumerConfig({ CONSUMER_CLICKHOUSE_NICE: value })).toThrow(
+        `CONSUMER_CLICKHOUSE_NICE must be an integer in 0..19, got "${value}"`,
+      );
+    }
+    expect(() => loadConsumerConfig({ CONSUMER_YIELD_RECORDS: "-5" })).toThrow(
+      'CONSUMER_YIELD_RECORDS must be an integer in 0..1000000, got "-5"',
+    );
+  });
+});

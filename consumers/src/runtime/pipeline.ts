@@ -144,6 +144,9 @@ const liveMembers = new Set<string>();
 /** How often idle partitions are marked complete to the newest heartbeat (markIdlePartitions). */
 const FRESHNESS_INTERVAL_MS = 1_000;
 
+/** One turn of the event loop: timers, I/O (the API's requests in the same process) run meanwhile. */
+const eventLoopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** How long a fenced partition that kafkajs still assigns to this member waits before claiming it again. */
 const FENCE_RECOVERY_MS = 20_000;
 
@@ -717,8 +720,11 @@ export class MartsPipeline {
     const collector = new ChunkCollector();
     const letters: DeadLetter[] = [];
     let reemitted = 0;
+    const turnEvery = this.deps.config.yieldRecords;
     const read = await this.retry("decoding", () => decoder.openChunk(chunk.map((r) => r.value)));
-    for (const record of chunk) {
+    for (let i = 0; i < chunk.length; i += 1) {
+      if (turnEvery > 0 && i > 0 && i % turnEvery === 0) await eventLoopTurn();
+      const record = chunk[i] as BufferedRecord;
       const position = { topic: state.topic, partition: state.partition, offset: record.offset };
       try {
         const envelope = read(record.value);
@@ -766,6 +772,8 @@ export class MartsPipeline {
     const clickhouse = this.writer(state);
     const started = performance.now();
     const waitSeconds = Math.max(0, Date.now() - (chunk[0] as BufferedRecord).receivedAt) / 1000;
+    // The partitions' chunks flushed together would otherwise be prepared in one run of JavaScript.
+    if (config.yieldRecords > 0) await eventLoopTurn();
     const { collected, letters, reemitted } = await this.prepareChunk(state, chunk);
     const first = (chunk[0] as BufferedRecord).offset;
     const lastRecord = chunk[chunk.length - 1] as BufferedRecord;
@@ -825,6 +833,8 @@ export class MartsPipeline {
       this.deps.log(`${state.topic}:${state.partition}: ${formatRepair(first, last, summary)}`);
     } else {
       const token = chunkToken(config.group, state.topic, state.partition, first.toString(), last.toString());
+      // The rows' serialisation below is one more synchronous stretch.
+      if (config.yieldRecords > 0) await eventLoopTurn();
       await this.retry("inserting chunk", () => insertMapped(clickhouse, db, collected.rows, token));
     }
     // After the rows: a reset retracts only what was committed before it, wherever it was inserted.

@@ -39,7 +39,9 @@ export async function startPipeline(
   log: ConsumerLog,
   options: StartPipelineOptions = {},
 ): Promise<RunningPipeline> {
-  const clickhouse = createClickHouseClient(config.clickhouse);
+  // The consumers' statements run at the configured nice (ConsumerConfig.clickhouseNice).
+  const chOptions = { ...config.clickhouse, threadNice: config.clickhouseNice };
+  const clickhouse = createClickHouseClient(chOptions);
   const applied = await migrate(clickhouse, config.clickhouse.database);
   log(
     `ClickHouse ${config.clickhouse.url ? `server ${new URL(config.clickhouse.url).host}` : `embedded at ${config.clickhouse.path}`}, ` +
@@ -48,7 +50,7 @@ export async function startPipeline(
   // The embedded engine's chunks go through several connections (ConsumerConfig.clickhouseWriters).
   const writers = config.clickhouse.url
     ? []
-    : Array.from({ length: config.clickhouseWriters - 1 }, () => createClickHouseClient(config.clickhouse));
+    : Array.from({ length: config.clickhouseWriters - 1 }, () => createClickHouseClient(chOptions));
   const kafka = new Kafka({
     clientId: `marts-${process.pid}`,
     brokers: config.brokers,
