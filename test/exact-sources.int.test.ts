@@ -92,8 +92,14 @@ describe("exact from the source", () => {
 
   it("Kafka Connect SIGKILLed three times mid-stream: the changes it emitted again are dropped, zero differences", async () => {
     // Small chunks: the bursts Connect emits again after a kill fill several, applied in the
-    // background while the next batches are fetched (the guard sees them once, in order).
-    ctx = await openPipelineRun({ telemetryDensity: 0.05, seed: 41, config: { chunkMaxRecords: 250 } });
+    // background while the next batches are fetched (the guard sees them once, in order). The event
+    // loop turns every 100 records of a chunk's preparation (CONSUMER_YIELD_RECORDS): the guard's
+    // checks of one partition's chunks still run in offset order across those turns.
+    ctx = await openPipelineRun({
+      telemetryDensity: 0.05,
+      seed: 41,
+      config: { chunkMaxRecords: 250, yieldRecords: 100 },
+    });
     const { run } = ctx;
     const marts = await ctx.startPipeline("marts");
     const stream = simulate({ ...run.dbs, rate: 1_000, durationS: 45, seed: 41 });
