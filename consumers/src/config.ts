@@ -17,6 +17,12 @@ export interface ConsumerConfig {
   group: string;
   /** Dead-letter topic. @default <prefix>.dlq (DLQ_TOPIC) */
   dlqTopic: string;
+  /**
+   * `threadNice` from CONSUMER_CLICKHOUSE_NICE (0–19, @default 0): every client made from these
+   * options (the consumers', a replay's) runs its statements on engine threads at that Linux nice,
+   * so on a busy host they give way to the API's reads and event loop in the same process
+   * (`npm start`) or on the same server.
+   */
   clickhouse: ClickHouseOptions;
   /**
    * Flush a partition's chunk at this many records; fetch-ahead buffers up to two chunks per partition.
@@ -59,12 +65,6 @@ export interface ConsumerConfig {
    * @default 3 (CONSUMER_CLICKHOUSE_WRITERS)
    */
   clickhouseWriters: number;
-  /**
-   * Linux nice value (0–19) of the engine threads running the consumers' statements (ClickHouse's
-   * `os_thread_priority`): on a busy host the inserts give way to the API's reads and event loop in
-   * the same process (`npm start`), or on the same server. @default 0 (CONSUMER_CLICKHOUSE_NICE)
-   */
-  clickhouseNice: number;
   /**
    * Records per partition whose source identities are kept to drop changes Debezium emits again
    * after its task restarts (runtime/reemission.ts); re-read from Kafka after every (re)assignment.
@@ -156,7 +156,10 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     topicPrefix,
     group: env.CONSUMER_GROUP || "bionicpro-marts",
     dlqTopic: env.DLQ_TOPIC || `${topicPrefix}.dlq`,
-    clickhouse: loadClickHouseConfig(env),
+    clickhouse: {
+      ...loadClickHouseConfig(env),
+      threadNice: intInRange("CONSUMER_CLICKHOUSE_NICE", env.CONSUMER_CLICKHOUSE_NICE, 0, 0, 19),
+    },
     chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 20_000),
     yieldRecords: intInRange("CONSUMER_YIELD_RECORDS", env.CONSUMER_YIELD_RECORDS, 0, 0, 1_000_000),
     chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
@@ -173,7 +176,6 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     fetchAhead:
       oneOf("CONSUMER_FETCH_AHEAD", env.CONSUMER_FETCH_AHEAD, ["true", "false"] as const, "true") === "true",
     clickhouseWriters: positiveInt("CONSUMER_CLICKHOUSE_WRITERS", env.CONSUMER_CLICKHOUSE_WRITERS, 3),
-    clickhouseNice: intInRange("CONSUMER_CLICKHOUSE_NICE", env.CONSUMER_CLICKHOUSE_NICE, 0, 0, 19),
     reemissionWindow: positiveInt("CONSUMER_REEMIT_WINDOW", env.CONSUMER_REEMIT_WINDOW, 100_000),
     metrics: loadConsumerMetricsConfig(env),
     logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["text", "json"] as const, "text"),

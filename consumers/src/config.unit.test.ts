@@ -23,9 +23,9 @@ describe("loadConsumerConfig: CONSUMER_SESSION_TIMEOUT_MS", () => {
 describe("loadConsumerConfig: CONSUMER_CLICKHOUSE_NICE and CONSUMER_YIELD_RECORDS", () => {
   it("are off (0) by default and take the values given", () => {
     const defaults = loadConsumerConfig({});
-    expect([defaults.clickhouseNice, defaults.yieldRecords]).toEqual([0, 0]);
+    expect([defaults.clickhouse.threadNice, defaults.yieldRecords]).toEqual([0, 0]);
     const set = loadConsumerConfig({ CONSUMER_CLICKHOUSE_NICE: "19", CONSUMER_YIELD_RECORDS: "1000" });
-    expect([set.clickhouseNice, set.yieldRecords]).toEqual([19, 1000]);
+    expect([set.clickhouse.threadNice, set.yieldRecords]).toEqual([19, 1000]);
   });
 
   it("refuses a nice value outside Linux's 0..19 (a negative one needs privileges) and a negative yield", () => {

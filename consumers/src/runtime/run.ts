@@ -39,9 +39,7 @@ export async function startPipeline(
   log: ConsumerLog,
   options: StartPipelineOptions = {},
 ): Promise<RunningPipeline> {
-  // The consumers' statements run at the configured nice (ConsumerConfig.clickhouseNice).
-  const chOptions = { ...config.clickhouse, threadNice: config.clickhouseNice };
-  const clickhouse = createClickHouseClient(chOptions);
+  const clickhouse = createClickHouseClient(config.clickhouse);
   const applied = await migrate(clickhouse, config.clickhouse.database);
   log(
     `ClickHouse ${config.clickhouse.url ? `server ${new URL(config.clickhouse.url).host}` : `embedded at ${config.clickhouse.path}`}, ` +
@@ -50,7 +48,7 @@ export async function startPipeline(
   // The embedded engine's chunks go through several connections (ConsumerConfig.clickhouseWriters).
   const writers = config.clickhouse.url
     ? []
-    : Array.from({ length: config.clickhouseWriters - 1 }, () => createClickHouseClient(chOptions));
+    : Array.from({ length: config.clickhouseWriters - 1 }, () => createClickHouseClient(config.clickhouse));
   const kafka = new Kafka({
     clientId: `marts-${process.pid}`,
     brokers: config.brokers,
