@@ -9,7 +9,7 @@ import { DEMO_USERS } from "../keycloak/realm.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { parseExposition, sampleValue } from "../test/harness/prometheus-text.js";
 import { ensureScaleData, startAllInOne, startSimulate } from "./api-scale.js";
-import { benchLever } from "./config.js";
+import { benchCommand, benchLever } from "./config.js";
 import { appendResults, machineLine } from "./results-file.js";
 
 /**
@@ -265,7 +265,7 @@ async function runAtScale(): Promise<void> {
     }
   const now = new Date();
   const file = appendResults("api", "API benchmarks", `Run ${now.toISOString()} (scale ${values.scale})`, [
-    `- command: \`${lever ? `BENCH_LEVER=${lever.name}=${lever.values.join(",")} ` : ""}npm run bench:api -- ${process.argv.slice(2).join(" ")}\``,
+    `- command: \`${benchCommand("bench:api", process.argv.slice(2))}\``,
     `- machine: ${machineLine()}; API, consumers, simulate, the native stack and autocannon share the cores`,
     `- data: generate --scale ${values.scale} --telemetry-density ${values["telemetry-density"]} (${users} users), drained by \`npm start\` (consumers + API in one process, embedded ClickHouse); month ${month}, day ${date}; support1's token (any user)`,
     `- autocannon: ${values.connections} connections, ${values.duration} s per scenario; ingest = \`simulate --rate ${rate}\` running (started 15 s before)`,

@@ -6,9 +6,9 @@ import { repoRoot } from "../scripts/config.js";
  * consumers/src/config.ts, e.g. `CONSUMER_CHUNK_MAX_WAIT_MS=200 npm run bench`); the results file
  * names them.
  */
-export function consumerOverrides(): Record<string, string> {
+export function consumerOverrides(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(process.env).filter(
+    Object.entries(env).filter(
       (entry): entry is [string, string] => entry[0].startsWith("CONSUMER_") && entry[1] !== undefined,
     ),
   );
@@ -19,8 +19,8 @@ export function consumerOverrides(): Record<string, string> {
  * BENCH_KAFKA_ENGINE_SETTINGS="kafka_max_block_size=1048576,kafka_flush_interval_ms=7500"; numbers
  * stay numbers. The results file names the settings used.
  */
-export function kafkaEngineOverrides(): Record<string, string | number> {
-  const raw = process.env.BENCH_KAFKA_ENGINE_SETTINGS ?? "";
+export function kafkaEngineOverrides(env: NodeJS.ProcessEnv = process.env): Record<string, string | number> {
+  const raw = env.BENCH_KAFKA_ENGINE_SETTINGS ?? "";
   const settings: Record<string, string | number> = {};
   for (const pair of raw.split(",").filter((p) => p.trim())) {
     const [name, value] = pair.split("=").map((p) => p.trim());
@@ -119,4 +119,25 @@ export function positiveOption(bench: string, name: string, raw: string): number
     process.exit(2);
   }
   return n;
+}
+
+/**
+ * The command a results file names: the settings the run took from the environment (`CONSUMER_*`,
+ * BENCH_KAFKA_ENGINE_SETTINGS, BENCH_LEVER), then `npm run <script>` and its arguments.
+ */
+export function benchCommand(
+  script: string,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const engine = Object.entries(kafkaEngineOverrides(env))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const lever = benchLever(env);
+  const assignments = [
+    ...Object.entries(consumerOverrides(env)).map(([k, v]) => `${k}=${v}`),
+    ...(engine ? [`BENCH_KAFKA_ENGINE_SETTINGS=${engine}`] : []),
+    ...(lever ? [`BENCH_LEVER=${lever.name}=${lever.values.join(",")}`] : []),
+  ];
+  return [...assignments, `npm run ${script}`, ...(args.length ? ["--", ...args] : [])].join(" ");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { benchLever } from "./config.js";
+import { benchCommand, benchLever } from "./config.js";
 
 const lever = (value?: string) => benchLever(value === undefined ? {} : { BENCH_LEVER: value });
 
@@ -30,6 +30,28 @@ describe("benchLever (BENCH_LEVER: a consumer setting drained at two values side
     );
     expect(() => lever("CONSUMER_CHUNK_MAX_RECORDS=20000")).toThrow(
       'BENCH_LEVER: expected CONSUMER_CHUNK_MAX_RECORDS=<a>,<b>, got "CONSUMER_CHUNK_MAX_RECORDS=20000"',
+    );
+  });
+});
+
+describe("benchCommand (the command a results file names)", () => {
+  it("is the npm script and its arguments when the environment sets nothing", () => {
+    expect(benchCommand("bench", [], {})).toBe("npm run bench");
+    expect(benchCommand("bench:api", ["--scale", "833"], { PATH: "/usr/bin" })).toBe(
+      "npm run bench:api -- --scale 833",
+    );
+  });
+
+  it("puts the consumer settings, the Kafka engine settings and the lever the run took first", () => {
+    expect(
+      benchCommand("bench:freshness", ["--rates", "1000"], {
+        CONSUMER_CLICKHOUSE_NICE: "10",
+        BENCH_KAFKA_ENGINE_SETTINGS: "kafka_max_block_size=1048576",
+        BENCH_LEVER: "CONSUMER_YIELD_RECORDS",
+      }),
+    ).toBe(
+      "CONSUMER_CLICKHOUSE_NICE=10 BENCH_KAFKA_ENGINE_SETTINGS=kafka_max_block_size=1048576 " +
+        "BENCH_LEVER=CONSUMER_YIELD_RECORDS=0,1000 npm run bench:freshness -- --rates 1000",
     );
   });
 });

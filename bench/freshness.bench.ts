@@ -17,7 +17,7 @@ import { loadStackConfig } from "../scripts/stack/config.js";
 import { passwordGrant } from "../test/harness/keycloak.js";
 import { parseExposition, sampleValue, type Sample } from "../test/harness/prometheus-text.js";
 import { spawnStart } from "./api-scale.js";
-import { allInOneEnv, consumerOverrides, FRESHNESS_NAME, positiveOption } from "./config.js";
+import { allInOneEnv, benchCommand, FRESHNESS_NAME, positiveOption } from "./config.js";
 import { procCpuS, procStatusMiB, stackProcessesCpuS, threadCpuS } from "./process-usage.js";
 import { distribution, ProbeLedger, type Distribution } from "./freshness-probes.js";
 import { appendResults, machineLine } from "./results-file.js";
@@ -554,14 +554,9 @@ const simulated = (r: RateResult): string =>
   r.simulate
     ? `${r.simulate.rate.toFixed(0)}/s (${r.simulate.total} changes in ${r.simulate.seconds.toFixed(0)} s)`
     : "?";
-const args = process.argv.slice(2).join(" ");
-// Consumer settings given in the environment (CONSUMER_*=… npm run bench:freshness) belong to the command.
-const settings = Object.entries(consumerOverrides())
-  .map(([k, v]) => `${k}=${v} `)
-  .join("");
 const now = new Date();
 const file = appendResults("freshness", "Freshness through the reports API", `Run ${now.toISOString()}`, [
-  `- command: \`${settings}npm run bench:freshness${args ? ` -- ${args}` : ""}\` (bench/freshness.bench.ts)`,
+  `- command: \`${benchCommand("bench:freshness", process.argv.slice(2))}\` (bench/freshness.bench.ts)`,
   `- machine: ${machineLine()}; shared with other sessions' benches and tests during the run; the all-in-one process, simulate, the bench's reader, PostgreSQL, Kafka, Connect, the registry and Keycloak share the cores`,
   `- process: \`npm start\` (consumers + API in one process, embedded ClickHouse, report cache on) over its own ${FRESHNESS_NAME}_* demo data (scale 1); ${stack.topicPartitions} partition per topic; chunk quiet ${consumer.chunkQuietMs} ms, max wait ${consumer.chunkMaxWaitMs} ms`,
   `- probes: one per ${probeMs} ms for ${seconds} s after a ${warmupS} s warm-up of \`simulate --rate R --spare-users ${probeUser}\` (which ran on until every probe was seen): INSERT … COMMIT of a payment with its own amount for CRM user ${probeUser}; one reader polls \`GET /reports/user/${probeUser}?month=${month}\` (support1's token) ${pollMs} ms after each answer; freshness = answer received - COMMIT returned, so the resolution is ${pollMs} ms plus one poll's latency; idle = ${IDLE_POLLS} reads before the stream`,

@@ -11,7 +11,7 @@ import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, startConnectors, topicRecordCount, waitFor } from "../test/harness/cdc.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { RecordDecoder } from "../consumers/src/runtime/decode.js";
-import { benchLever, consumerOverrides, kafkaEngineOverrides } from "./config.js";
+import { benchCommand, benchLever, consumerOverrides, kafkaEngineOverrides } from "./config.js";
 import { measureKafkaEngine, type KafkaEngineReport } from "./kafka-engine.js";
 import { cpuPerMillion, stackMemory, usageMeter, type PhaseUsage } from "./process-usage.js";
 import { profileMarkdown, startCpuProfile } from "./cpu-profile.js";
@@ -269,10 +269,7 @@ try {
   const settings = Object.entries(overrides)
     .map(([k, v]) => `${k}=${v}`)
     .join(" ");
-  const engineEnv = Object.entries(kafkaEngineOverrides())
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  const command = `${settings ? `${settings} ` : ""}${engineEnv ? `BENCH_KAFKA_ENGINE_SETTINGS=${engineEnv} ` : ""}${lever ? `BENCH_LEVER=${lever.name}=${lever.values.join(",")} ` : ""}npm run bench`;
+  const command = benchCommand("bench");
   const versions = {
     node: process.version,
     clickhouse: `${clickhouseVersion} (chdb ${packageVersion("chdb")})`,
