@@ -47,7 +47,12 @@ export interface ChunkApplying {
   touched: MartsTouch;
 }
 
-export type ChunkApplyingListener = (event: ChunkApplying) => void;
+/**
+ * Runs before the chunk's first write. A listener that returns a promise holds the write until it
+ * settles: the consumers in a worker thread wait for the API's thread to have dropped what the
+ * chunk names from its report cache (runtime/thread.ts).
+ */
+export type ChunkApplyingListener = (event: ChunkApplying) => void | Promise<void>;
 
 /** Columns naming each kind of subject, per target table. */
 const userColumns: Partial<Record<TargetTable, string>> = {
@@ -121,9 +126,10 @@ export function touchedBy(rows: RowsByTable, resets: number): MartsTouch {
 }
 
 /**
- * The listeners of chunks being applied and applied. An "applying" listener runs synchronously
- * before the chunk's first write, an "applied" one after the chunk is recorded applied; whatever a
- * listener throws is reported to `onError` and never reaches the pipeline.
+ * The listeners of chunks being applied and applied. An "applying" listener runs before the chunk's
+ * first write (synchronously, or the write waits for the promise it returns), an "applied" one after
+ * the chunk is recorded applied; whatever a listener throws or rejects with is reported to `onError`
+ * and never reaches the pipeline.
  */
 export class AppliedChunks {
   private readonly listeners = new Set<ChunkAppliedListener>();
@@ -151,18 +157,23 @@ export class AppliedChunks {
     this.notify(this.listeners, event);
   }
 
-  emitApplying(event: ChunkApplying): void {
-    this.notify(this.applyingListeners, event);
+  /** Calls the "applying" listeners; a promise when one of them returned one (the write awaits it). */
+  emitApplying(event: ChunkApplying): Promise<void> | undefined {
+    return this.notify(this.applyingListeners, event);
   }
 
-  private notify<E>(listeners: Set<(event: E) => void>, event: E): void {
+  private notify<E>(listeners: Set<(event: E) => void | Promise<void>>, event: E): Promise<void> | undefined {
+    let pending: Promise<void>[] | undefined;
     for (const listener of listeners) {
       try {
-        listener(event);
+        const result = listener(event);
+        if (result instanceof Promise)
+          (pending ??= []).push(result.catch((error: unknown) => this.onError(error)));
       } catch (error) {
         this.onError(error);
       }
     }
+    return pending && Promise.all(pending).then(() => undefined);
   }
 
   /** Listeners of either kind. */

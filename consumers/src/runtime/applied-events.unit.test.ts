@@ -87,7 +87,7 @@ describe("AppliedChunks", () => {
     const chunks = new AppliedChunks((e) => errors.push(e));
     const seen: string[] = [];
     chunks.on((e) => seen.push(`applied:${e.topic}`));
-    const off = chunks.onApplying((e) => seen.push(`applying:${e.topic}`));
+    const off = chunks.onApplying((e) => void seen.push(`applying:${e.topic}`));
     chunks.onApplying(() => {
       throw new Error("late");
     });
@@ -99,5 +99,28 @@ describe("AppliedChunks", () => {
     expect(seen).toEqual(["applying:t", "applied:t"]);
     expect((errors as Error[]).map((e) => e.message)).toEqual(["late", "late"]);
     expect(chunks.size).toBe(2);
+  });
+
+  it("makes the write wait for an 'applying' listener's promise; its rejection goes to onError", async () => {
+    const errors: unknown[] = [];
+    const chunks = new AppliedChunks((e) => errors.push(e));
+    const applying = { ...event, firstOffset: 0n, lastOffset: 0n, touched: touchedBy({}, 0) };
+    expect(chunks.emitApplying(applying)).toBeUndefined();
+    chunks.onApplying(() => undefined);
+    expect(chunks.emitApplying(applying)).toBeUndefined();
+    let hear: () => void = () => undefined;
+    chunks.onApplying(() => new Promise<void>((resolve) => (hear = resolve)));
+    chunks.onApplying(() => Promise.reject(new Error("gone")));
+    let settled = false;
+    const waiting = chunks.emitApplying(applying);
+    void waiting?.then(() => (settled = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(settled).toBe(false);
+    hear();
+    await waiting;
+    expect(settled).toBe(true);
+    expect((errors as Error[]).map((e) => e.message)).toEqual(["gone"]);
   });
 });

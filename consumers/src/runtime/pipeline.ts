@@ -816,13 +816,14 @@ export class MartsPipeline {
     if (!holds) return false;
     const touched = this.applied.size > 0 ? touchedBy(collected.rows, resets.length) : null;
     if (touched) {
-      this.applied.emitApplying({
+      const heard = this.applied.emitApplying({
         topic: state.topic,
         partition: state.partition,
         firstOffset: first,
         lastOffset: last,
         touched,
       });
+      if (heard) await heard;
     }
     // A chunk without rows or resets has nothing to repair.
     const repaired = redoOf !== undefined && hasWork && (await this.writerDied(state, redoOf));
