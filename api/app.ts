@@ -11,7 +11,7 @@ import type { Registry } from "prom-client";
 import { registerFreshness } from "../observability/freshness-metrics.js";
 import { instrumentRequests } from "../observability/http-metrics.js";
 import { registerReportCache } from "../observability/report-cache-metrics.js";
-import { createMetricsRegistry } from "../observability/registry.js";
+import { createMetricsRegistry, type MetricsJson } from "../observability/registry.js";
 import { registerAuthentication } from "./auth/plugin.js";
 import type { TokenVerifier } from "./auth/verifier.js";
 import type { ApiConfig } from "./config.js";
@@ -64,6 +64,8 @@ export interface AppDeps {
    * @default a registry of its own
    */
   metrics?: Registry;
+  /** Metrics of the process not on `metrics` (the consumers' worker thread's), served with them. */
+  moreMetrics?: () => Promise<MetricsJson>;
 }
 
 export const apiVersion = "1.0.0";
@@ -217,7 +219,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       read: () => readFreshness(client, database, deps.clock()),
       timeoutMs: config.metrics.collectTimeoutMs,
     });
-    await app.register(metricsRoutes, { registry: metrics, token: config.metrics.token });
+    await app.register(metricsRoutes, {
+      registry: metrics,
+      token: config.metrics.token,
+      more: deps.moreMetrics,
+    });
   }
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -7,6 +7,7 @@ import {
   type ClickHouseOptions,
 } from "../clickhouse/client.js";
 import { freshAfterFailure } from "../clickhouse/fresh-session.js";
+import type { MetricsJson } from "../observability/registry.js";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/verifier.js";
 import { loadApiConfig, type ApiConfig } from "./config.js";
@@ -32,6 +33,8 @@ export interface StartApiOptions {
   appliedChunks?: AppliedChunkSource;
   /** The process's metrics registry, served on GET /metrics (api/app.ts AppDeps.metrics). */
   metrics?: Registry;
+  /** Metrics of the process not on `metrics` (api/app.ts AppDeps.moreMetrics). */
+  moreMetrics?: () => Promise<MetricsJson>;
 }
 
 export interface RunningApi {
@@ -79,6 +82,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
       consumerStatus: options.consumerStatus,
       appliedChunks: options.appliedChunks,
       metrics: options.metrics,
+      moreMetrics: options.moreMetrics,
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

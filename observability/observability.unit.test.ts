@@ -9,7 +9,7 @@ import { registerFreshness } from "./freshness-metrics.js";
 import { instrumentRequests, routeLabel } from "./http-metrics.js";
 import { CHUNK_SECONDS_BUCKETS, PipelineMetrics } from "./pipeline-metrics.js";
 import { registerReportCache } from "./report-cache-metrics.js";
-import { createMetricsRegistry, shared, withTimeout } from "./registry.js";
+import { createMetricsRegistry, exposition, scrapeReader, shared, withTimeout } from "./registry.js";
 import { SLOT_LAG_SQL } from "./slot-lag.js";
 
 const scrape = async (registry: Registry) => parseExposition(await registry.metrics());
@@ -218,6 +218,56 @@ describe("createMetricsRegistry", () => {
     expect(names).toContain("bionicpro_process_cpu_seconds_total");
     expect(names).toContain("bionicpro_nodejs_eventloop_lag_seconds");
     expect(b.getSingleMetric("bionicpro_consumer_records_applied_total")).toBeUndefined();
+  });
+});
+
+describe("exposition", () => {
+  it("serves another thread's metrics with the registry's: a series both have is summed, the rest kept as is", async () => {
+    const main = createMetricsRegistry();
+    registerConnectorRestarts(main, ["p-crm"], new Map([["p-crm", 2]]));
+    const worker = new Registry();
+    const metrics = new PipelineMetrics(worker, ["t"], () => true);
+    metrics.chunkApplied({
+      topic: "t",
+      partition: 0,
+      records: 7,
+      changes: 9,
+      deadLetters: 1,
+      reemitted: 0,
+      resets: 0,
+      repaired: false,
+      seconds: 0.02,
+      waitSeconds: 0,
+    });
+    // Collectors that fail in this scrape: each counts once per registry it is on.
+    const failing = () => Promise.reject(new Error("down"));
+    scrapeReader(main, "kafka", 1000, failing);
+    scrapeReader(worker, "kafka", 1000, failing);
+    scrapeReader(worker, "postgres", 1000, failing);
+
+    const text = await exposition(main, [await worker.getMetricsAsJSON()]);
+    const samples = parseExposition(text);
+    const errors = "bionicpro_metrics_collector_errors_total";
+    expect(sampleValue(samples, errors, { collector: "kafka" })).toBe(2);
+    expect(sampleValue(samples, errors, { collector: "postgres" })).toBe(1);
+    expect(text.match(new RegExp(`^# TYPE ${errors} `, "gm"))?.length).toBe(1);
+    expect(sampleValue(samples, "bionicpro_connector_restarts_total", { connector: "p-crm" })).toBe(2);
+    expect(sampleValue(samples, "bionicpro_consumer_records_applied_total", { topic: "t" })).toBe(7);
+    expect(sampleValue(samples, "bionicpro_consumer_dead_letters_total", { topic: "t" })).toBe(1);
+    expect(
+      sampleValue(samples, "bionicpro_consumer_chunk_apply_duration_seconds_count", { topic: "t" }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, "bionicpro_consumer_chunk_apply_duration_seconds_bucket", {
+        topic: "t",
+        le: "0.025",
+      }),
+    ).toBe(1);
+    // Process metrics whose own aggregator would drop or average them in a cluster are kept.
+    expect(sampleValue(samples, "bionicpro_process_start_time_seconds")).toBeGreaterThan(0);
+    expect(text).toContain("# TYPE bionicpro_consumer_chunk_apply_duration_seconds histogram");
+    const names = (text: string) => parseExposition(text).map((sample) => sample.name);
+    expect(names(await exposition(main, []))).toEqual(names(await main.metrics()));
   });
 });
 

@@ -1,4 +1,11 @@
-import { collectDefaultMetrics, Counter, Registry } from "prom-client";
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Registry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from "prom-client";
 
 /** Every metric of this project starts with it, the process metrics too. */
 export const METRIC_PREFIX = "bionicpro_";
@@ -77,4 +84,22 @@ export function shared<T>(read: () => Promise<T>): () => Promise<T> {
     (pending ??= read().finally(() => {
       pending = undefined;
     }));
+}
+
+/** A registry's metrics as data (prom-client's getMetricsAsJSON): how they cross a worker thread. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * The text exposition of `registry` together with metrics read elsewhere in the process (the
+ * consumers' worker thread, consumers/src/runtime/thread.ts). A series both name (the collector
+ * errors counter) is summed; every other one is as its registry has it.
+ */
+export async function exposition(registry: Registry, others: readonly MetricsJson[]): Promise<string> {
+  if (others.length === 0) return registry.metrics();
+  const all = [await registry.getMetricsAsJSON(), ...others].map((metrics) =>
+    // prom-client's own aggregators (average, omit, ...) are for a cluster's copies of one metric;
+    // here each metric has one source, or counts disjoint events: a sum is the value.
+    metrics.map((metric) => ({ ...metric, aggregator: "sum" as const })),
+  );
+  return AggregatorRegistry.aggregate(all).metrics();
 }
