@@ -82,6 +82,8 @@ const LEVERS: Record<string, readonly [string, string]> = {
   CONSUMER_CHUNK_MAX_RECORDS: ["50000", "20000"],
   CONSUMER_YIELD_RECORDS: ["0", "1000"],
   CONSUMER_CLICKHOUSE_NICE: ["0", "10"],
+  CONSUMER_THREAD: ["main", "worker"],
+  CONSUMER_THREAD_NICE: ["0", "10"],
 };
 
 export interface BenchLever {
@@ -95,7 +97,9 @@ export interface BenchLever {
  * with the setting at a and then at b (fresh group and data dir each), and reports b's rate as a ratio
  * of a's; `npm run bench:api -- --scale …` measures its scenarios with the all-in-one process started
  * at a, then at b. Settings and their default pairs: CONSUMER_FETCH_AHEAD (false, true),
- * CONSUMER_CHUNK_MAX_RECORDS (50000, 20000), CONSUMER_YIELD_RECORDS (0, 1000), CONSUMER_CLICKHOUSE_NICE (0, 10).
+ * CONSUMER_CHUNK_MAX_RECORDS (50000, 20000), CONSUMER_YIELD_RECORDS (0, 1000), CONSUMER_CLICKHOUSE_NICE (0, 10),
+ * CONSUMER_THREAD (main, worker) and CONSUMER_THREAD_NICE (0, 10) (`npm start`'s process only:
+ * bench:api and bench:freshness).
  */
 export function benchLever(env: NodeJS.ProcessEnv = process.env): BenchLever | null {
   const text = env.BENCH_LEVER?.trim() ?? "";

@@ -26,7 +26,7 @@ describe("benchLever (BENCH_LEVER: a consumer setting drained at two values side
 
   it("refuses an unknown setting and a value list that is not two values", () => {
     expect(() => lever("CONSUMER_GROUP")).toThrow(
-      'BENCH_LEVER: expected one of CONSUMER_FETCH_AHEAD, CONSUMER_CHUNK_MAX_RECORDS, CONSUMER_YIELD_RECORDS, CONSUMER_CLICKHOUSE_NICE, got "CONSUMER_GROUP"',
+      'BENCH_LEVER: expected one of CONSUMER_FETCH_AHEAD, CONSUMER_CHUNK_MAX_RECORDS, CONSUMER_YIELD_RECORDS, CONSUMER_CLICKHOUSE_NICE, CONSUMER_THREAD, CONSUMER_THREAD_NICE, got "CONSUMER_GROUP"',
     );
     expect(() => lever("CONSUMER_CHUNK_MAX_RECORDS=20000")).toThrow(
       'BENCH_LEVER: expected CONSUMER_CHUNK_MAX_RECORDS=<a>,<b>, got "CONSUMER_CHUNK_MAX_RECORDS=20000"',

@@ -4,8 +4,7 @@ import { pipelineStatus } from "../api/consumer-status.js";
 import { startApi } from "../api/start.js";
 import { DEMO_USERS } from "../keycloak/realm.js";
 import { loadConsumerConfig } from "../consumers/src/config.js";
-import { startPipeline } from "../consumers/src/runtime/run.js";
-import { runReplay } from "../consumers/src/replay/replay.js";
+import { startPipelineHere, startPipelineThread } from "../consumers/src/runtime/thread.js";
 import { loadScriptsConfig } from "./config.js";
 import { groupLag } from "../consumers/src/lag.js";
 import { consumerLog } from "../consumers/src/logging.js";
@@ -58,7 +57,12 @@ const config = loadConsumerConfig();
 // One metrics registry for the process: the consumers' series and the API's, on the API's GET /metrics.
 const metrics = createMetricsRegistry();
 registerConnectorRestarts(metrics, connectorNames, connectors.restarts);
-const running = await startPipeline(config, consumerLog(config), { metrics });
+// The consumers in a worker thread (CONSUMER_THREAD=worker, the default): their chunk work never holds
+// the API's event loop. Both threads open the same embedded data directory.
+const consumers =
+  config.thread === "worker"
+    ? await startPipelineThread(config)
+    : await startPipelineHere(config, consumerLog(config), metrics);
 const kafka = new Kafka({ brokers: config.brokers, logLevel: logLevel.NOTHING });
 // One admin for the lag /health and the progress line read (a connection each time cost a
 // connect, a metadata round and a disconnect per read).
@@ -67,13 +71,14 @@ await admin.connect();
 // The API reads on connections of its own to the same data directory (startApi's default,
 // reportClient): a report never waits behind the consumers' insert (DESIGN §7).
 const api = await startApi({
-  consumerStatus: pipelineStatus(running.pipeline, async () => {
+  consumerStatus: pipelineStatus(consumers, async () => {
     const { end, committed } = await groupLag(admin, config.topicPrefix, config.group);
     return end - committed;
   }),
   // The live stream hears every chunk the consumers apply, in this process (no polling).
-  appliedChunks: running.pipeline.applied,
+  appliedChunks: consumers.applied,
   metrics,
+  moreMetrics: consumers.metrics,
 });
 const owner = DEMO_USERS.owner1;
 say(
@@ -88,7 +93,7 @@ say(
 const progress = setInterval(() => {
   void groupLag(admin, config.topicPrefix, config.group)
     .then(({ end, committed }) => {
-      const { records, chunks, deadLetters } = running.pipeline.stats;
+      const { records, chunks, deadLetters } = consumers.stats;
       say(
         `applied ${records} records in ${chunks} chunks, lag ${end - committed}, dead letters ${deadLetters}`,
       );
@@ -104,13 +109,8 @@ process.on("SIGUSR2", () => {
   replaying = true;
   const scripts = loadScriptsConfig();
   say("SIGUSR2: replaying the marts from Kafka into a shadow database");
-  void runReplay({
-    clickhouse: config.clickhouse,
-    consumer: config,
-    oracle: { pg: scripts.pg, crmDb: scripts.crmDb, telemetryDb: scripts.telemetryDb },
-    live: running.pipeline,
-    log: (line) => console.log(`[replay] ${line}`),
-  })
+  void consumers
+    .replay({ pg: scripts.pg, crmDb: scripts.crmDb, telemetryDb: scripts.telemetryDb })
     .then((r) => say(`replay ${r.runId}: ${r.records} record(s) at ${r.changesPerSecond}/s, swapped`))
     .catch((error: unknown) =>
       say(`replay failed (send SIGUSR2 again to resume): ${(error as Error).message}`),
@@ -131,17 +131,17 @@ const stop = async (signal: string): Promise<void> => {
   );
   await connectors.stop();
   await api.close();
-  await running.close();
+  await consumers.close();
   await admin.disconnect();
   process.exit(0);
 };
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
-const error = await running.pipeline.failed;
+const error = await consumers.failed;
 say(`consumers failed: ${error.message}`);
 clearInterval(progress);
 await connectors.stop();
 await api.close().catch(() => undefined);
-await running.close().catch(() => undefined);
+await consumers.close().catch(() => undefined);
 await admin.disconnect().catch(() => undefined);
 process.exit(1);

@@ -22,6 +22,7 @@ import { SOURCE_TABLES } from "../scripts/generate/source-tables.js";
 import { simulate } from "../scripts/simulate/index.js";
 import { closeCdcRun, openCdcRun, type CdcRun } from "./harness/cdc.js";
 import { passwordGrant } from "./harness/keycloak.js";
+import { parseExposition, sampleValue } from "./harness/prometheus-text.js";
 import {
   killConsumer,
   spawnConsumer,
@@ -144,6 +145,22 @@ describe("npm start from empty state", () => {
     // The API check made live changes: everything up to now must be applied before stopping.
     await waitForDrain(run, group, { timeoutMs: 120_000 });
     const ends = await endOffsets(run);
+    // GET /metrics of the process: the consumers' series (their worker thread's registry) with the
+    // API's and the process's, each once. Every data record was applied once: by topic, its count.
+    const samples = parseExposition(await (await fetch(`${apiUrl}/metrics`)).text());
+    const recordsIn = new Map<string, number>();
+    for (const [id, end] of ends) {
+      const topic = id.slice(0, id.lastIndexOf(":"));
+      recordsIn.set(topic, (recordsIn.get(topic) ?? 0) + Number(end));
+    }
+    for (const [topic, records] of recordsIn) {
+      if (topic.endsWith(".debezium_heartbeat")) continue;
+      expect(sampleValue(samples, "bionicpro_consumer_records_applied_total", { topic }), topic).toBe(
+        records,
+      );
+    }
+    expect(samples.filter((s) => s.name === "bionicpro_process_resident_memory_bytes").length).toBe(1);
+    expect(sampleValue(samples, "bionicpro_consumer_running")).toBe(1);
     const exit = await stopConsumer(proc, 60_000);
     expect(exit, tail(proc)).toEqual({ code: 0, signal: null });
 

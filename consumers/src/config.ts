@@ -37,6 +37,18 @@ export interface ConsumerConfig {
    * 0: never yields. @default 0 (CONSUMER_YIELD_RECORDS)
    */
   yieldRecords: number;
+  /**
+   * `npm start` only: where the consumers run. `worker`: a worker thread of the process, so their
+   * decode, map and serialisation never hold the API's event loop (runtime/thread.ts); `main`: on
+   * the API's thread. @default worker (CONSUMER_THREAD)
+   */
+  thread: "worker" | "main";
+  /**
+   * `npm start` with the consumers in a worker thread: that thread's Linux nice (0–19), so on a busy
+   * host it gives way to the API's thread (the engine's threads keep theirs: CONSUMER_CLICKHOUSE_NICE).
+   * @default 0 (CONSUMER_THREAD_NICE)
+   */
+  threadNice: number;
   /** Flush a partition's chunk once no record arrived for this long. @default 50 (CONSUMER_CHUNK_QUIET_MS) */
   chunkQuietMs: number;
   /** Flush a partition's chunk when its oldest record waited this long. @default 500 (CONSUMER_CHUNK_MAX_WAIT_MS) */
@@ -162,6 +174,8 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv = process.env): Consum
     },
     chunkMaxRecords: positiveInt("CONSUMER_CHUNK_MAX_RECORDS", env.CONSUMER_CHUNK_MAX_RECORDS, 20_000),
     yieldRecords: intInRange("CONSUMER_YIELD_RECORDS", env.CONSUMER_YIELD_RECORDS, 0, 0, 1_000_000),
+    thread: oneOf("CONSUMER_THREAD", env.CONSUMER_THREAD, ["worker", "main"] as const, "worker"),
+    threadNice: intInRange("CONSUMER_THREAD_NICE", env.CONSUMER_THREAD_NICE, 0, 0, 19),
     chunkQuietMs: positiveInt("CONSUMER_CHUNK_QUIET_MS", env.CONSUMER_CHUNK_QUIET_MS, 50),
     chunkMaxWaitMs: positiveInt("CONSUMER_CHUNK_MAX_WAIT_MS", env.CONSUMER_CHUNK_MAX_WAIT_MS, 500),
     sessionTimeoutMs: intInRange(

@@ -39,3 +39,21 @@ describe("loadConsumerConfig: CONSUMER_CLICKHOUSE_NICE and CONSUMER_YIELD_RECORD
     );
   });
 });
+
+describe("loadConsumerConfig: CONSUMER_THREAD and CONSUMER_THREAD_NICE", () => {
+  it("run the consumers in a worker thread at nice 0 by default; main and a nice are taken", () => {
+    const defaults = loadConsumerConfig({});
+    expect([defaults.thread, defaults.threadNice]).toEqual(["worker", 0]);
+    const set = loadConsumerConfig({ CONSUMER_THREAD: "main", CONSUMER_THREAD_NICE: "10" });
+    expect([set.thread, set.threadNice]).toEqual(["main", 10]);
+  });
+
+  it("refuses another place or a nice outside 0..19", () => {
+    expect(() => loadConsumerConfig({ CONSUMER_THREAD: "process" })).toThrow(
+      'CONSUMER_THREAD must be one of worker, main, got "process"',
+    );
+    expect(() => loadConsumerConfig({ CONSUMER_THREAD_NICE: "20" })).toThrow(
+      'CONSUMER_THREAD_NICE must be an integer in 0..19, got "20"',
+    );
+  });
+});
