@@ -78,6 +78,19 @@ export interface PipelineStats {
   lastFlushAt: number | undefined;
 }
 
+/** Counters of a pipeline that has applied nothing yet. */
+export const noPipelineStats = (): PipelineStats => ({
+  chunks: 0,
+  records: 0,
+  deadLetters: 0,
+  reemitted: 0,
+  resets: 0,
+  changes: 0,
+  retries: 0,
+  crashRepairs: 0,
+  lastFlushAt: undefined,
+});
+
 export interface PipelineDeps {
   config: ConsumerConfig;
   kafka: Kafka;
@@ -186,17 +199,7 @@ export const needsRejoin = (error: unknown): boolean =>
  * assigned partitions first (partition_claims): a member whose claim was superseded inserts nothing.
  */
 export class MartsPipeline {
-  readonly stats: PipelineStats = {
-    chunks: 0,
-    records: 0,
-    deadLetters: 0,
-    reemitted: 0,
-    resets: 0,
-    changes: 0,
-    retries: 0,
-    crashRepairs: 0,
-    lastFlushAt: undefined,
-  };
+  readonly stats: PipelineStats = noPipelineStats();
   /**
    * Chunks recorded applied, with the users, prostheses and chips their rows name (the live report
    * stream listens: api/live). Listeners run synchronously; their errors are logged, never fatal.

@@ -5,7 +5,7 @@ import type { Registry } from "prom-client";
 import type { ConsumerLog } from "../logging.js";
 import { runReplay, type ReplayOptions, type ReplayResult } from "../replay/replay.js";
 import { AppliedChunks, type ChunkApplied, type ChunkApplying } from "./applied-events.js";
-import type { MartsPipeline, PipelineStats } from "./pipeline.js";
+import { noPipelineStats, type MartsPipeline, type PipelineStats } from "./pipeline.js";
 import { startPipeline } from "./run.js";
 
 /** What the main thread asks the consumers' thread. */
@@ -51,18 +51,6 @@ export interface RunningConsumers {
   close(): Promise<void>;
 }
 
-const emptyStats = (): PipelineStats => ({
-  chunks: 0,
-  records: 0,
-  deadLetters: 0,
-  reemitted: 0,
-  resets: 0,
-  changes: 0,
-  retries: 0,
-  crashRepairs: 0,
-  lastFlushAt: undefined,
-});
-
 /**
  * The worker's entry. This project runs its TypeScript through tsx, whose loader a worker thread
  * does not inherit on Node 20 (`--import` hooks stay on the main thread): the worker registers it
@@ -91,7 +79,7 @@ export async function startPipelineThread(config: ConsumerConfig): Promise<Runni
   const applied = new AppliedChunks((error) =>
     console.error(`[consumers] a chunk-applied listener failed: ${(error as Error).message}`),
   );
-  let stats = emptyStats();
+  let stats = noPipelineStats();
   let failure: Error | undefined;
   let onFailure: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => {
