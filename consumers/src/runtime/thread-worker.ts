@@ -38,9 +38,8 @@ async function answer(request: ThreadRequest, pipeline: MartsPipeline): Promise<
     case "replay":
       return replayNextTo(pipeline, config, request.oracle);
     case "close":
+      // Waits for the chunks in flight; their "applying" events are still answered meanwhile.
       await running?.close();
-      // Chunks still in flight were waited for; nothing else is heard from here.
-      for (const release of heard.values()) release();
       return undefined;
   }
 }

@@ -56,15 +56,10 @@ export interface RunningConsumers {
  * does not inherit on Node 20 (`--import` hooks stay on the main thread): the worker registers it
  * first, then imports the entry.
  */
-function workerEntry(): { code: string | URL; eval: boolean } {
-  const entry = new URL("./thread-worker.ts", import.meta.url);
-  if (!import.meta.url.endsWith(".ts"))
-    return { code: new URL("./thread-worker.js", import.meta.url), eval: false };
+function workerEntry(): string {
+  const entry = new URL("./thread-worker.ts", import.meta.url).href;
   const tsx = import.meta.resolve("tsx/esm/api");
-  return {
-    code: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`,
-    eval: true,
-  };
+  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
 }
 
 /**
@@ -74,8 +69,7 @@ function workerEntry(): { code: string | URL; eval: boolean } {
  * with their start error. Log lines go to the process's stdout as before.
  */
 export async function startPipelineThread(config: ConsumerConfig): Promise<RunningConsumers> {
-  const entry = workerEntry();
-  const worker = new Worker(entry.code, { eval: entry.eval, workerData: { config } });
+  const worker = new Worker(workerEntry(), { eval: true, workerData: { config } });
   const applied = new AppliedChunks((error) =>
     console.error(`[consumers] a chunk-applied listener failed: ${(error as Error).message}`),
   );
